@@ -1,0 +1,16 @@
+export { PROTO_DIR, PROTO_FILES, LOADER_OPTIONS, runnelPackageDefinition, runnelGrpc, protoRoot, messageType } from './loader.js';
+export type { RunnelGrpc } from './loader.js';
+export {
+  ERRORS, ERROR_METADATA, RunnelError, NotLeaderError, isErrorCode, toGrpcStatus, normaliseError,
+  toErrorMessage, fromErrorMessage, fromServiceError,
+} from './errors.js';
+export type { ErrorCode, RunnelErrorOptions } from './errors.js';
+export { murmur2, partitionForKey } from './partition-hash.js';
+export { rawBatchesSerializer, brokerServerDefinition } from './raw-batches.js';
+export type { RawBatchesResponse } from './raw-batches.js';
+export {
+  GRPC_MESSAGE_BYTES_MAX, TOPIC_MESSAGE_BYTES_MAX, TOPIC_MESSAGE_BYTES_DEFAULT, PRODUCE_BATCH_BYTES_MAX,
+  PARTITIONS_MAX, REPLICATION_FACTOR_MAX, GRPC_CHANNEL_OPTIONS, GRPC_SERVER_OPTIONS,
+} from './limits.js';
+export { topicNameProblem, assertValidTopicName } from './topic-name.js';
+export type * from './generated/index.js';

@@ -1,0 +1,35 @@
+/** Protocol-wide bounds shared by servers and clients. */
+
+/** Largest gRPC message any Runnel process sends or accepts. */
+export const GRPC_MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+
+/** Largest max_message_bytes a topic may set. */
+export const TOPIC_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
+
+/** Default max_message_bytes of a topic. */
+export const TOPIC_MESSAGE_BYTES_DEFAULT = 1024 * 1024;
+
+/** Largest produce request (encoded records) a broker accepts as one batch. */
+export const PRODUCE_BATCH_BYTES_MAX = 16 * 1024 * 1024;
+
+export const PARTITIONS_MAX = 10_000;
+export const REPLICATION_FACTOR_MAX = 5;
+
+/** Channel / server options every Runnel gRPC endpoint uses. */
+export const GRPC_CHANNEL_OPTIONS = {
+  'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX,
+  'grpc.max_send_message_length': GRPC_MESSAGE_BYTES_MAX,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.max_pings_without_data': 0,
+} as const;
+
+export const GRPC_SERVER_OPTIONS = {
+  'grpc.max_receive_message_length': GRPC_MESSAGE_BYTES_MAX,
+  'grpc.max_send_message_length': GRPC_MESSAGE_BYTES_MAX,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+} as const;
