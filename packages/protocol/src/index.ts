@@ -14,3 +14,7 @@ export {
 } from './limits.js';
 export { topicNameProblem, assertValidTopicName } from './topic-name.js';
 export type * from './generated/index.js';
+export { startGrpcServer } from './grpc-server.js';
+export type { ServiceRegistration, RunningServer } from './grpc-server.js';
+export { announceReady, exitOnSignals, envOptions, SHUTDOWN_MS_MAX } from './process-lifecycle.js';
+export type { ReadyMessage } from './process-lifecycle.js';

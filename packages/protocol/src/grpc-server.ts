@@ -1,0 +1,59 @@
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { GRPC_SERVER_OPTIONS } from './limits.js';
+import { runnelPackageDefinition } from './loader.js';
+
+export interface ServiceRegistration {
+  /** Fully qualified name reported by health, e.g. 'runnel.v1.Broker'. */
+  readonly name: string;
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface RunningServer {
+  readonly server: grpc.Server;
+  /** Port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Marks the process's services SERVING / NOT_SERVING in grpc.health.v1. */
+  setServing(serving: boolean): void;
+  /** Stops accepting calls; after `graceMs`, cancels the remaining ones. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * Starts a gRPC server on host:port with the given services plus grpc.health.v1 (overall "" and
+ * each service, NOT_SERVING until setServing(true)) and server reflection for every Runnel proto,
+ * so generic tools work without the .proto files.
+ */
+export async function startGrpcServer(host: string, port: number, services: readonly ServiceRegistration[]): Promise<RunningServer> {
+  const server = new grpc.Server(GRPC_SERVER_OPTIONS);
+  for (const s of services) server.addService(s.definition, s.implementation);
+  const names = ['', ...services.map((s) => s.name)];
+  const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING' as const])));
+  health.addToServer(server);
+  new ReflectionService(runnelPackageDefinition()).addToServer(server);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    server,
+    port: bound,
+    setServing(serving) {
+      for (const n of names) health.setStatus(n, serving ? 'SERVING' : 'NOT_SERVING');
+    },
+    async shutdown(graceMs) {
+      for (const n of names) health.setStatus(n, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
