@@ -5,7 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 report=$(mktemp -t runnel-vitest-XXXXXX.json)
 trap 'rm -f "$report"' EXIT
-npx --yes pnpm@9.15.9 exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+pnpm() { npx --yes pnpm@9.15.9 "$@"; }
+echo "runnel: typechecking tests" >&2
+pnpm exec tsc -p tsconfig.test.json || exit 1
+echo "runnel: lint" >&2
+pnpm exec eslint --max-warnings 0 'packages/*/src' || exit 1
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
 node -e '
 const fs = require("fs");

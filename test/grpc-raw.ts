@@ -1,0 +1,59 @@
+// Plain grpc-js clients for tests that must see exactly what a client in another language sees
+// (status codes, trailers), without our TypeScript client's retries in between.
+import * as grpc from '@grpc/grpc-js';
+import { GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
+import type { BrokerClient, CoordinatorClient } from '@runnel/protocol';
+
+export function rawBroker(address: string): BrokerClient {
+  return new (runnelGrpc().runnel.v1.Broker)(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+}
+
+export function rawCoordinator(address: string): CoordinatorClient {
+  return new (runnelGrpc().runnel.v1.Coordinator)(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+}
+
+export interface CallFailure {
+  code: grpc.status;
+  details: string;
+  errorCode: string | undefined;
+  retriable: string | undefined;
+  leaderId: string | undefined;
+  leaderAddress: string | undefined;
+}
+
+const deadline = (): grpc.CallOptions => ({ deadline: Date.now() + 10_000 });
+
+/** Calls a unary method; resolves with the answer, rejects with a CallFailure. */
+export function unary<Req, Res>(client: grpc.Client, method: string, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Res) => void) => void>)[method];
+    if (fn === undefined) throw new Error(`no method ${method}`);
+    fn.call(client, request, deadline(), (err, value) => (err ? reject(toFailure(err)) : resolve(value as Res)));
+  });
+}
+
+/** Expects a unary call to fail; returns the failure. */
+export async function failure<Req>(client: grpc.Client, method: string, request: Req): Promise<CallFailure> {
+  try {
+    const v = await unary(client, method, request);
+    throw new Error(`${method} succeeded unexpectedly: ${JSON.stringify(v)}`);
+  } catch (err) {
+    if (err instanceof Error) throw err;
+    return err as CallFailure;
+  }
+}
+
+export function toFailure(err: grpc.ServiceError): CallFailure {
+  const get = (k: string): string | undefined => {
+    const v = err.metadata?.get(k)[0];
+    return v === undefined ? undefined : String(v);
+  };
+  return {
+    code: err.code,
+    details: err.details,
+    errorCode: get('runnel-error-code'),
+    retriable: get('runnel-retriable'),
+    leaderId: get('runnel-leader-id'),
+    leaderAddress: get('runnel-leader-address'),
+  };
+}
