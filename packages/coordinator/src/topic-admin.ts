@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import {
+  PARTITIONS_MAX, REPLICATION_FACTOR_MAX, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT, TOPIC_MESSAGE_BYTES_MAX,
+  topicNameProblem,
+} from '@runnel/protocol';
+import type { TopicInfo } from '@runnel/protocol';
+import { assignReplicas, brokerLoad } from './assignment.js';
+import {
+  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT, REPLICATION_FACTOR_SUPPORTED_MAX,
+  TOPIC_RETENTION_BYTES_DEFAULT, TOPIC_RETENTION_MS_DEFAULT, TOPICS_MAX,
+} from './constants.js';
+import type { CreateTopicCommand, DeleteTopicCommand } from './metadata-commands.js';
+import type { MetadataController } from './metadata-controller.js';
+import type { MetadataState, TopicRecord, TopicSettings } from './metadata-state.js';
+import { toTopicInfo, toTopicInfos } from './metadata-snapshot.js';
+
+/** The fields of a CreateTopic request (as proto-loader decodes them: zero = unset). */
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly config?: {
+    readonly retentionMs?: number;
+    readonly retentionBytes?: number;
+    readonly maxMessageBytes?: number;
+    readonly cleanupPolicy?: string | number;
+  } | null | undefined;
+}
+
+function isWhole(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+/** Effective settings from a request's config (zero = default); INVALID_CONFIG when out of range. */
+export function resolveTopicSettings(config: CreateTopicInput['config']): TopicSettings {
+  const retentionMs = config?.retentionMs ?? 0;
+  const retentionBytes = config?.retentionBytes ?? 0;
+  const maxMessageBytes = config?.maxMessageBytes ?? 0;
+  const cleanupPolicy = config?.cleanupPolicy ?? 'CLEANUP_POLICY_UNSPECIFIED';
+  if (!isWhole(retentionMs) || retentionMs < -1) {
+    throw new RunnelError('INVALID_CONFIG', `retention_ms ${String(retentionMs)} is invalid: use -1 (keep forever), 0 (default, 7 days) or a positive number of milliseconds`);
+  }
+  if (!isWhole(retentionBytes) || retentionBytes < -1) {
+    throw new RunnelError('INVALID_CONFIG', `retention_bytes ${String(retentionBytes)} is invalid: use -1 or 0 (no limit) or a positive number of bytes`);
+  }
+  if (!isWhole(maxMessageBytes) || maxMessageBytes < 0 || maxMessageBytes > TOPIC_MESSAGE_BYTES_MAX) {
+    throw new RunnelError('INVALID_CONFIG', `max_message_bytes ${String(maxMessageBytes)} is invalid: use 0 (default, ${TOPIC_MESSAGE_BYTES_DEFAULT}) or 1 to ${TOPIC_MESSAGE_BYTES_MAX}`);
+  }
+  if (cleanupPolicy !== 'CLEANUP_POLICY_UNSPECIFIED' && cleanupPolicy !== 'CLEANUP_POLICY_DELETE' && cleanupPolicy !== 0 && cleanupPolicy !== 1) {
+    throw new RunnelError('INVALID_CONFIG', `cleanup_policy ${String(cleanupPolicy)} is not supported: use CLEANUP_POLICY_DELETE`);
+  }
+  return {
+    retentionMs: retentionMs === 0 ? TOPIC_RETENTION_MS_DEFAULT : retentionMs,
+    retentionBytes: retentionBytes === 0 ? TOPIC_RETENTION_BYTES_DEFAULT : retentionBytes,
+    maxMessageBytes: maxMessageBytes === 0 ? TOPIC_MESSAGE_BYTES_DEFAULT : maxMessageBytes,
+    cleanupPolicy: 'delete',
+  };
+}
+
+/** The replication factor a request asks for (0 = default), or the RunnelError refusing it. */
+export function resolveReplicationFactor(requested: number): number {
+  if (!isWhole(requested) || requested < 0 || requested > REPLICATION_FACTOR_MAX) {
+    throw new RunnelError('INVALID_REPLICATION_FACTOR', `replication factor ${String(requested)} is invalid: use 1 to ${REPLICATION_FACTOR_MAX}, or 0 for the default`);
+  }
+  const rf = requested === 0 ? REPLICATION_FACTOR_DEFAULT : requested;
+  if (rf > REPLICATION_FACTOR_SUPPORTED_MAX) {
+    throw new RunnelError(
+      'REPLICATION_UNSUPPORTED',
+      `replication factor ${rf} is not supported yet: this version keeps one replica per partition; use --replication 1`,
+    );
+  }
+  return rf;
+}
+
+/**
+ * Validates a CreateTopic against the state and builds the command (pure but for `newTopicId`).
+ * Checks, in order: name, already exists, partitions, replication factor, config, cluster limits,
+ * live brokers. Each partition starts ONLINE, led by its preferred replica at epoch 1.
+ */
+export function planCreateTopic(state: MetadataState, input: CreateTopicInput, newTopicId: () => string = randomUUID): CreateTopicCommand {
+  const problem = topicNameProblem(input.name);
+  if (problem !== undefined) throw new RunnelError('INVALID_TOPIC_NAME', problem);
+  if (state.topics.has(input.name)) throw new RunnelError('TOPIC_ALREADY_EXISTS', `topic ${JSON.stringify(input.name)} already exists`);
+  if (!isWhole(input.partitions) || input.partitions < 1 || input.partitions > PARTITIONS_MAX) {
+    throw new RunnelError('INVALID_PARTITIONS', `partition count ${String(input.partitions)} is invalid: use 1 to ${PARTITIONS_MAX}`);
+  }
+  const replicationFactor = resolveReplicationFactor(input.replicationFactor);
+  const settings = resolveTopicSettings(input.config);
+  if (state.topics.size >= TOPICS_MAX) throw new RunnelError('INVALID_REQUEST', `the cluster already holds the maximum of ${TOPICS_MAX} topics`);
+  let total = 0;
+  for (const t of state.topics.values()) total += t.partitions.length;
+  if (total + input.partitions > CLUSTER_PARTITIONS_MAX) {
+    throw new RunnelError('INVALID_REQUEST', `the cluster would hold more than ${CLUSTER_PARTITIONS_MAX} partitions (it holds ${total})`);
+  }
+  const live = [...state.brokers.values()].filter((b) => b.alive);
+  if (live.length < replicationFactor) {
+    throw new RunnelError('NOT_ENOUGH_BROKERS', `replication factor ${replicationFactor} needs ${replicationFactor} live broker(s); ${live.length} alive`);
+  }
+  const replicaLists = assignReplicas({
+    partitions: input.partitions,
+    replicationFactor,
+    brokers: live.map((b) => ({ id: b.id, rack: b.rack })),
+    load: brokerLoad(state),
+  });
+  const topic: TopicRecord = {
+    name: input.name,
+    topicId: newTopicId(),
+    replicationFactor,
+    settings,
+    partitions: replicaLists.map((replicas, partition) => ({
+      partition,
+      replicas,
+      leader: replicas[0] ?? -1,
+      leaderEpoch: FIRST_LEADER_EPOCH,
+      highestEpoch: FIRST_LEADER_EPOCH,
+      status: 'online' as const,
+    })),
+  };
+  return { type: 'CreateTopic', topic };
+}
+
+function existing(state: MetadataState, name: string): TopicRecord {
+  const t = state.topics.get(name);
+  if (t === undefined) throw new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name.slice(0, 220))} does not exist`);
+  return t;
+}
+
+/** Create / delete / describe / list topics over the metadata controller. Bad input changes nothing. */
+export class TopicAdmin {
+  constructor(
+    private readonly controller: MetadataController,
+    private readonly newTopicId: () => string = randomUUID,
+  ) {}
+
+  /** Resolves once the topic is persisted; the answer is its effective description. */
+  async create(input: CreateTopicInput): Promise<TopicInfo> {
+    const topic = await this.controller.transact((tx) => {
+      const command = planCreateTopic(tx.state, input, this.newTopicId);
+      tx.apply(command);
+      return command.topic;
+    });
+    return toTopicInfo(topic);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.controller.transact((tx) => {
+      const t = existing(tx.state, name);
+      const command: DeleteTopicCommand = { type: 'DeleteTopic', name: t.name, topicId: t.topicId };
+      tx.apply(command);
+    });
+  }
+
+  describe(name: string): TopicInfo {
+    return toTopicInfo(existing(this.controller.state, name));
+  }
+
+  list(): TopicInfo[] {
+    return toTopicInfos(this.controller.state);
+  }
+}

@@ -1,0 +1,254 @@
+import type { ClusterMetadata__Output, CoordinatorClient, PartitionInfo__Output } from '@runnel/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseCoordinatorConfig, startCoordinator } from '../src/index.js';
+import type { RunningCoordinator } from '../src/index.js';
+import { call, coordinatorClient, expectCode, FakeBroker, silentLog, tempDir, waitFor, Watcher } from './helpers.js';
+
+const SESSION_TIMEOUT_MS = 400;
+const HEARTBEAT_INTERVAL_MS = 100;
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(dir: string, sessionTimeoutMs = SESSION_TIMEOUT_MS): Promise<{ coordinator: RunningCoordinator; client: CoordinatorClient }> {
+  const config = parseCoordinatorConfig({ dataDir: dir, port: 0, sessionTimeoutMs, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, logLevel: 'silent' });
+  const coordinator = await startCoordinator(config, silentLog);
+  const client = coordinatorClient(coordinator.address);
+  cleanups.push(() => coordinator.close());
+  cleanups.push(() => client.close());
+  return { coordinator, client };
+}
+
+async function setup(sessionTimeoutMs = SESSION_TIMEOUT_MS): Promise<{ dir: string; coordinator: RunningCoordinator; client: CoordinatorClient }> {
+  const tmp = await tempDir();
+  cleanups.push(() => tmp.remove());
+  return { dir: tmp.dir, ...(await start(tmp.dir, sessionTimeoutMs)) };
+}
+
+function broker(client: CoordinatorClient, id: number, rack = ''): FakeBroker {
+  const b = new FakeBroker(client, id, `127.0.0.1:${9000 + id}`, rack);
+  cleanups.push(() => b.close());
+  return b;
+}
+
+const describeCluster = (c: CoordinatorClient): Promise<ClusterMetadata__Output> => call(c.describeCluster.bind(c), {});
+const alive = (m: ClusterMetadata__Output, id: number): boolean | undefined => m.brokers.find((b) => b.id === id)?.alive;
+const partitionOf = (m: ClusterMetadata__Output, topic: string, p: number): PartitionInfo__Output | undefined =>
+  m.topics.find((t) => t.name === topic)?.partitions[p];
+
+describe('coordinator over gRPC', () => {
+  it('registers a broker; heartbeats are acknowledged with the metadata version', async () => {
+    const { client } = await setup();
+    const b = broker(client, 1);
+    const res = await b.register();
+    expect(res).toMatchObject({ heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS, sessionTimeoutMs: SESSION_TIMEOUT_MS });
+    expect(res.metadata?.brokers).toEqual([{ id: 1, address: '127.0.0.1:9001', alive: true, rack: '' }]);
+    b.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    await waitFor('an ack', () => b.acks.length >= 2);
+    const m = await describeCluster(client);
+    expect(b.acks.at(-1)?.metadataVersion).toBe(m.version);
+    expect(alive(m, 1)).toBe(true);
+    expect(m.clusterId).toMatch(/^[0-9a-f-]{36}$/);
+    // Registering again with the same incarnation changes nothing.
+    await b.register();
+    expect((await describeCluster(client)).version).toBe(m.version);
+  });
+
+  it('declares a silent broker dead within the session timeout and tells watchers', async () => {
+    const { client } = await setup();
+    const b = broker(client, 1);
+    await b.register();
+    b.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    await waitFor('an ack', () => b.acks.length >= 1);
+    const watcher = new Watcher(client);
+    cleanups.push(() => watcher.cancel());
+    await watcher.waitFor('broker 1 alive', (m) => alive(m, 1) === true);
+    const stoppedAt = Date.now();
+    b.stopTimer();
+    const m = await watcher.waitFor('broker 1 dead', (s) => alive(s, 1) === false, 3000);
+    expect(Date.now() - stoppedAt).toBeLessThan(SESSION_TIMEOUT_MS + 500);
+    expect(m.version).toBeGreaterThan(watcher.snapshots[0]?.version ?? Infinity);
+    await waitFor('the heartbeat stream to fail', () => b.streamError);
+    expect(b.streamError?.metadata.get('runnel-error-code')).toEqual(['UNKNOWN_BROKER']);
+  });
+
+  it('declares a broker dead as soon as its heartbeat stream ends or is cancelled', async () => {
+    const { client } = await setup(5000);
+    const a = broker(client, 1);
+    const b = broker(client, 2);
+    for (const x of [a, b]) {
+      await x.register();
+      x.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    }
+    await waitFor('acks', () => a.acks.length >= 1 && b.acks.length >= 1);
+    const t0 = Date.now();
+    a.endStream();
+    b.cancelStream();
+    const watcher = new Watcher(client);
+    cleanups.push(() => watcher.cancel());
+    await watcher.waitFor('both dead', (m) => alive(m, 1) === false && alive(m, 2) === false, 2000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('fails heartbeats from unknown brokers and from an old incarnation with UNKNOWN_BROKER', async () => {
+    const { client } = await setup(5000);
+    const stranger = broker(client, 7);
+    stranger.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    await waitFor('the stranger to be refused', () => stranger.streamError);
+    expect(stranger.streamError?.metadata.get('runnel-error-code')).toEqual(['UNKNOWN_BROKER']);
+
+    const old = broker(client, 1);
+    await old.register();
+    old.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    await waitFor('an ack', () => old.acks.length >= 1);
+    const restarted = broker(client, 1);
+    await restarted.register();
+    restarted.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    await waitFor('the old incarnation to be refused', () => old.streamError);
+    expect(old.streamError?.metadata.get('runnel-error-code')).toEqual(['UNKNOWN_BROKER']);
+    await waitFor('the new incarnation acked', () => restarted.acks.length >= 2);
+    expect(alive(await describeCluster(client), 1)).toBe(true);
+  });
+
+  it('creates, lists, describes and deletes topics', async () => {
+    const { client } = await setup(5000);
+    for (const id of [1, 2, 3]) await broker(client, id).register();
+    const info = await call(client.createTopic.bind(client), { name: 'orders', partitions: 12, replicationFactor: 0 });
+    expect(info).toMatchObject({
+      name: 'orders', replicationFactor: 1,
+      config: { retentionMs: 7 * 24 * 3600 * 1000, retentionBytes: -1, maxMessageBytes: 1024 * 1024, cleanupPolicy: 'CLEANUP_POLICY_DELETE' },
+    });
+    expect(info.topicId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(info.partitions.map((p) => p.leader)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    expect(info.partitions.every((p) => p.leaderEpoch === 1 && p.state === 'PARTITION_STATE_ONLINE' && p.replicas.length === 1 && p.replicas[0] === p.leader)).toBe(true);
+    await call(client.createTopic.bind(client), { name: 'audit', partitions: 1, replicationFactor: 1, config: { retentionMs: -1, maxMessageBytes: 100 } });
+    const list = await call(client.listTopics.bind(client), {});
+    expect(list.topics.map((t) => t.name)).toEqual(['audit', 'orders']);
+    expect(await call(client.describeTopic.bind(client), { name: 'orders' })).toEqual(info);
+    await call(client.deleteTopic.bind(client), { name: 'orders' });
+    await expectCode(call(client.describeTopic.bind(client), { name: 'orders' }), 'UNKNOWN_TOPIC');
+    // Re-created under the same name: a new topic id.
+    const again = await call(client.createTopic.bind(client), { name: 'orders', partitions: 1, replicationFactor: 1 });
+    expect(again.topicId).not.toBe(info.topicId);
+  });
+
+  it('refuses bad topic requests with their codes and changes nothing', async () => {
+    const { client } = await setup(5000);
+    await expectCode(call(client.createTopic.bind(client), { name: 't', partitions: 1, replicationFactor: 1 }), 'NOT_ENOUGH_BROKERS');
+    await broker(client, 1).register();
+    await call(client.createTopic.bind(client), { name: 'exists', partitions: 2, replicationFactor: 1 });
+    const before = await describeCluster(client);
+    const create = (req: object): Promise<unknown> => call(client.createTopic.bind(client), { name: 'fresh', partitions: 1, replicationFactor: 1, ...req });
+    await expectCode(create({ name: 'bad name' }), 'INVALID_TOPIC_NAME');
+    await expectCode(create({ name: 'exists' }), 'TOPIC_ALREADY_EXISTS');
+    await expectCode(create({ partitions: 0 }), 'INVALID_PARTITIONS');
+    await expectCode(create({ partitions: 10_001 }), 'INVALID_PARTITIONS');
+    await expectCode(create({ replicationFactor: 6 }), 'INVALID_REPLICATION_FACTOR');
+    await expectCode(create({ replicationFactor: -1 }), 'INVALID_REPLICATION_FACTOR');
+    const unsupported = await expectCode(create({ replicationFactor: 3 }), 'REPLICATION_UNSUPPORTED');
+    expect(unsupported.message).toBe('replication factor 3 is not supported yet: this version keeps one replica per partition; use --replication 1');
+    expect(unsupported.grpcStatus).toBe(9); // FAILED_PRECONDITION
+    await expectCode(create({ config: { retentionMs: -7 } }), 'INVALID_CONFIG');
+    await expectCode(create({ config: { retentionBytes: -2 } }), 'INVALID_CONFIG');
+    await expectCode(create({ config: { maxMessageBytes: 8 * 1024 * 1024 + 1 } }), 'INVALID_CONFIG');
+    await expectCode(call(client.deleteTopic.bind(client), { name: 'nope' }), 'UNKNOWN_TOPIC');
+    await expectCode(call(client.describeTopic.bind(client), { name: 'nope' }), 'UNKNOWN_TOPIC');
+    await expectCode(call(client.registerBroker.bind(client), { brokerId: 0, address: 'h:1', rack: '', incarnation: 'x' }), 'INVALID_REQUEST');
+    await expectCode(call(client.registerBroker.bind(client), { brokerId: 2, address: 'nohost', rack: '', incarnation: 'x' }), 'INVALID_REQUEST');
+    expect(await describeCluster(client)).toEqual(before);
+  });
+
+  it('takes a single-replica partition offline when its broker dies and back online with epoch + 1', async () => {
+    const { client } = await setup();
+    const a = broker(client, 1);
+    const b = broker(client, 2);
+    for (const x of [a, b]) {
+      await x.register();
+      x.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    }
+    await call(client.createTopic.bind(client), { name: 't', partitions: 2, replicationFactor: 1 });
+    const watcher = new Watcher(client);
+    cleanups.push(() => watcher.cancel());
+    a.cancelStream();
+    let m = await watcher.waitFor('t/0 offline', (s) => partitionOf(s, 't', 0)?.state === 'PARTITION_STATE_OFFLINE');
+    expect(partitionOf(m, 't', 0)).toMatchObject({ leader: -1, leaderEpoch: 1, replicas: [1] });
+    expect(partitionOf(m, 't', 1)).toMatchObject({ leader: 2, leaderEpoch: 1, state: 'PARTITION_STATE_ONLINE' });
+    // It comes back (a new process: new incarnation).
+    const a2 = broker(client, 1);
+    await a2.register();
+    a2.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    m = await watcher.waitFor('t/0 online', (s) => partitionOf(s, 't', 0)?.state === 'PARTITION_STATE_ONLINE');
+    expect(partitionOf(m, 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 2 });
+    // A restart the coordinator only learns of by the new registration also bumps the epoch.
+    const a3 = broker(client, 1);
+    await a3.register();
+    expect(partitionOf(await describeCluster(client), 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 3, state: 'PARTITION_STATE_ONLINE' });
+    expect(partitionOf(await describeCluster(client), 't', 1)).toMatchObject({ leader: 2, leaderEpoch: 1 });
+  });
+
+  it('keeps topics, epochs, cluster id and version across a restart; brokers come back not-alive', async () => {
+    const tmp = await tempDir();
+    cleanups.push(() => tmp.remove());
+    const first = await start(tmp.dir, 5000);
+    const a = new FakeBroker(first.client, 1);
+    const b = new FakeBroker(first.client, 2);
+    await a.register();
+    await b.register();
+    await call(first.client.createTopic.bind(first.client), { name: 't', partitions: 4, replicationFactor: 1, config: { retentionBytes: 1000 } });
+    await a.register(); // no change
+    a.incarnation = 'restarted';
+    await a.register(); // epoch 2 for partitions led by broker 1
+    const before = await describeCluster(first.client);
+    expect(before.topics[0]?.partitions.map((p) => p.leaderEpoch)).toEqual([2, 1, 2, 1]);
+    first.client.close();
+    await first.coordinator.close();
+
+    const second = await start(tmp.dir, 5000);
+    const after = await describeCluster(second.client);
+    expect(after.clusterId).toBe(before.clusterId);
+    expect(after.topics).toEqual(before.topics);
+    expect(after.version).toBeGreaterThan(before.version);
+    expect(after.brokers.map((x) => [x.id, x.alive])).toEqual([[1, false], [2, false]]);
+    // Re-registering with the same incarnation (the broker did not restart) keeps the epochs.
+    const a2 = new FakeBroker(second.client, 1, a.address, '', 'restarted');
+    await a2.register();
+    const m = await describeCluster(second.client);
+    expect(alive(m, 1)).toBe(true);
+    expect(m.topics[0]?.partitions.map((p) => [p.leader, p.leaderEpoch, p.state])).toEqual([
+      [1, 2, 'PARTITION_STATE_ONLINE'], [2, 1, 'PARTITION_STATE_ONLINE'], [1, 2, 'PARTITION_STATE_ONLINE'], [2, 1, 'PARTITION_STATE_ONLINE'],
+    ]);
+    expect(m.topics[0]?.config?.retentionBytes).toBe(1000);
+  });
+
+  it('after a restart, reassigns the leaderships of brokers that do not come back within the session timeout', async () => {
+    const tmp = await tempDir();
+    cleanups.push(() => tmp.remove());
+    const first = await start(tmp.dir, 5000);
+    const a = new FakeBroker(first.client, 1);
+    await a.register();
+    await call(first.client.createTopic.bind(first.client), { name: 't', partitions: 1, replicationFactor: 1 });
+    first.client.close();
+    await first.coordinator.close();
+
+    const second = await start(tmp.dir);
+    const watcher = new Watcher(second.client);
+    cleanups.push(() => watcher.cancel());
+    const restartedAt = Date.now();
+    const off = await watcher.waitFor('t/0 offline', (s) => partitionOf(s, 't', 0)?.state === 'PARTITION_STATE_OFFLINE', 3000);
+    expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS - 150);
+    expect(partitionOf(off, 't', 0)).toMatchObject({ leader: -1, leaderEpoch: 1 });
+    const a2 = new FakeBroker(second.client, 1, a.address, '', a.incarnation);
+    await a2.register();
+    const on = await describeCluster(second.client);
+    expect(partitionOf(on, 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 2, state: 'PARTITION_STATE_ONLINE' });
+
+    // A third start: the epoch handed out is never reused.
+    second.client.close();
+    await second.coordinator.close();
+    const third = await start(tmp.dir);
+    const m = await describeCluster(third.client);
+    expect(partitionOf(m, 't', 0)).toMatchObject({ leaderEpoch: 2 });
+  });
+});

@@ -1,0 +1,65 @@
+import { PARTITIONS_MAX, TOPIC_MESSAGE_BYTES_DEFAULT, TOPIC_MESSAGE_BYTES_MAX } from '@runnel/protocol';
+import type { RunnelError } from '@runnel/protocol';
+import { describe, expect, it } from 'vitest';
+import { applyAll, emptyState, planCreateTopic, TOPIC_RETENTION_MS_DEFAULT } from '../src/index.js';
+import type { CreateTopicInput, MetadataState } from '../src/index.js';
+
+function state(liveBrokers: number): MetadataState {
+  return applyAll(emptyState('c'), Array.from({ length: liveBrokers }, (_, i) => ({ type: 'RegisterBroker' as const, brokerId: i + 1, address: `h:${i + 1}`, rack: '', incarnation: 'i' })));
+}
+
+function code(s: MetadataState, input: CreateTopicInput): string {
+  try {
+    planCreateTopic(s, input, () => 'id');
+  } catch (err) {
+    return (err as RunnelError).code;
+  }
+  return 'OK';
+}
+
+describe('planCreateTopic', () => {
+  const s = state(3);
+  const ok = { name: 't', partitions: 1, replicationFactor: 1 };
+
+  it('applies defaults: replication 1, retention 7 days, no size limit, 1 MiB messages, epoch 1, online', () => {
+    const c = planCreateTopic(s, { name: 't', partitions: 2, replicationFactor: 0, config: null }, () => 'id');
+    expect(c.topic).toMatchObject({
+      name: 't', topicId: 'id', replicationFactor: 1,
+      settings: { retentionMs: TOPIC_RETENTION_MS_DEFAULT, retentionBytes: -1, maxMessageBytes: TOPIC_MESSAGE_BYTES_DEFAULT, cleanupPolicy: 'delete' },
+    });
+    expect(c.topic.partitions).toEqual([
+      { partition: 0, replicas: [1], leader: 1, leaderEpoch: 1, highestEpoch: 1, status: 'online' },
+      { partition: 1, replicas: [2], leader: 2, leaderEpoch: 1, highestEpoch: 1, status: 'online' },
+    ]);
+  });
+
+  it('refuses bad input with the right code', () => {
+    expect(code(s, { ...ok, name: '' })).toBe('INVALID_TOPIC_NAME');
+    expect(code(s, { ...ok, name: 'a b' })).toBe('INVALID_TOPIC_NAME');
+    expect(code(s, { ...ok, name: '__internal' })).toBe('INVALID_TOPIC_NAME');
+    expect(code(s, { ...ok, partitions: 0 })).toBe('INVALID_PARTITIONS');
+    expect(code(s, { ...ok, partitions: PARTITIONS_MAX + 1 })).toBe('INVALID_PARTITIONS');
+    expect(code(s, { ...ok, partitions: 1.5 })).toBe('INVALID_PARTITIONS');
+    expect(code(s, { ...ok, replicationFactor: -1 })).toBe('INVALID_REPLICATION_FACTOR');
+    expect(code(s, { ...ok, replicationFactor: 6 })).toBe('INVALID_REPLICATION_FACTOR');
+    for (const rf of [2, 3, 5]) expect(code(s, { ...ok, replicationFactor: rf })).toBe('REPLICATION_UNSUPPORTED');
+    expect(code(s, { ...ok, config: { retentionMs: -2 } })).toBe('INVALID_CONFIG');
+    expect(code(s, { ...ok, config: { retentionBytes: -5 } })).toBe('INVALID_CONFIG');
+    expect(code(s, { ...ok, config: { maxMessageBytes: -1 } })).toBe('INVALID_CONFIG');
+    expect(code(s, { ...ok, config: { maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX + 1 } })).toBe('INVALID_CONFIG');
+    expect(code(s, { ...ok, config: { cleanupPolicy: 'CLEANUP_POLICY_COMPACT' } })).toBe('INVALID_CONFIG');
+    expect(code(state(0), ok)).toBe('NOT_ENOUGH_BROKERS');
+    expect(code(applyAll(s, [planCreateTopic(s, ok, () => 'x')]), ok)).toBe('TOPIC_ALREADY_EXISTS');
+  });
+
+  it('explains the unsupported replication factor', () => {
+    expect(() => planCreateTopic(s, { ...ok, replicationFactor: 3 })).toThrow(
+      'replication factor 3 is not supported yet: this version keeps one replica per partition; use --replication 1',
+    );
+  });
+
+  it('accepts the edge values of the config', () => {
+    const c = planCreateTopic(s, { ...ok, config: { retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX } });
+    expect(c.topic.settings).toEqual({ retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX, cleanupPolicy: 'delete' });
+  });
+});
