@@ -1,0 +1,99 @@
+import type { ClusterMetadata__Output } from '@runnel/protocol';
+import { AdminClient, type Admin } from './admin.js';
+import { ClientClosedError } from './client-errors.js';
+import { ConnectionPool } from './connection-pool.js';
+import { Consumer } from './consumer.js';
+import { MetadataCache } from './metadata-cache.js';
+import {
+  resolveClientOptions, resolveConsumerOptions, resolveProducerOptions,
+  type ClientOptions, type ConsumerOptions, type ProducerOptions, type ResolvedClientOptions,
+} from './options.js';
+import { Producer } from './producer.js';
+
+/**
+ * Entry point of the TypeScript client. Holds the channels (one per address), the metadata
+ * cache and every producer and consumer it made; close() closes them all.
+ *
+ *   const client = new RunnelClient({ bootstrap: '127.0.0.1:7400' });
+ *   await client.admin.createTopic({ name: 'events', partitions: 3 });
+ *   const producer = client.producer();
+ *   await producer.send('events', { key: 'k', value: 'v' });
+ *   for await (const r of client.consumer({ topic: 'events', from: 'earliest' })) { … }
+ *   await client.close();
+ */
+export class RunnelClient {
+  readonly admin: Admin;
+  private readonly options: ResolvedClientOptions;
+  private readonly pool = new ConnectionPool();
+  private readonly abort = new AbortController();
+  private readonly cache: MetadataCache;
+  private readonly producers = new Set<Producer>();
+  private readonly consumers = new Set<Consumer>();
+  private closePromise: Promise<void> | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.options = resolveClientOptions(options);
+    this.cache = new MetadataCache(this.pool, this.options, this.abort.signal);
+    this.admin = new AdminClient(this.pool, this.cache, this.options, this.abort.signal);
+  }
+
+  producer(options: ProducerOptions = {}): Producer {
+    this.assertOpen();
+    const p = new Producer(resolveProducerOptions(options, this.options), {
+      pool: this.pool,
+      metadata: this.cache,
+      retry: this.options.retry,
+      signal: this.abort.signal,
+      logger: this.options.logger,
+      onClose: (x) => this.producers.delete(x),
+    });
+    this.producers.add(p);
+    return p;
+  }
+
+  consumer(options: ConsumerOptions): Consumer {
+    this.assertOpen();
+    const c = new Consumer(resolveConsumerOptions(options), {
+      pool: this.pool,
+      metadata: this.cache,
+      signal: this.abort.signal,
+      logger: this.options.logger,
+      onClose: (x) => this.consumers.delete(x),
+    });
+    this.consumers.add(c);
+    return c;
+  }
+
+  /** Cached cluster metadata; the first call fetches it, a WatchMetadata stream keeps it fresh. */
+  metadata(): Promise<ClusterMetadata__Output> {
+    if (this.closePromise !== undefined) return Promise.reject(new ClientClosedError('client'));
+    return this.cache.get();
+  }
+
+  /** Fetches metadata now (with retries) and caches it. */
+  refreshMetadata(): Promise<ClusterMetadata__Output> {
+    if (this.closePromise !== undefined) return Promise.reject(new ClientClosedError('client'));
+    return this.cache.refreshWithRetry();
+  }
+
+  /**
+   * Closes consumers, then producers (each flushes what it accepted, within its retry bounds),
+   * then the metadata watch and every channel. Pending calls reject with ClientClosedError.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= (async () => {
+      const log = this.options.logger.child({ component: 'client' });
+      await Promise.all([...this.consumers].map((c) => c.close()));
+      const results = await Promise.allSettled([...this.producers].map((p) => p.close()));
+      for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason as unknown }, 'producer close failed');
+      this.abort.abort();
+      this.pool.close();
+      await this.cache.closed();
+    })();
+    return this.closePromise;
+  }
+
+  private assertOpen(): void {
+    if (this.closePromise !== undefined) throw new ClientClosedError('client');
+  }
+}
