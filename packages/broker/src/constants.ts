@@ -1,0 +1,51 @@
+/** Named bounds and defaults of the broker (units last). */
+
+/** Produce: wait for the ack level this long when the request says 0. */
+export const PRODUCE_TIMEOUT_MS_DEFAULT = 30_000;
+/** Produce: the longest ack wait a request may ask for. */
+export const PRODUCE_TIMEOUT_MS_MAX = 120_000;
+/** ProduceStream: requests a client may keep outstanding on one stream (sent in every answer). */
+export const PRODUCE_STREAM_IN_FLIGHT_MAX = 64;
+/** Bytes of accepted-but-not-yet-acknowledged produce batches per partition; beyond: TOO_MANY_REQUESTS. */
+export const PARTITION_PENDING_PRODUCE_BYTES_MAX = 32 * 1024 * 1024;
+/** Produce requests waiting for their ack level per partition; beyond: TOO_MANY_REQUESTS. */
+export const PARTITION_PENDING_PRODUCES_MAX = 10_000;
+
+/** Fetch: byte budget when the request says 0. */
+export const FETCH_BYTES_DEFAULT = 1024 * 1024;
+/** Fetch: the largest byte budget a request may ask for. */
+export const FETCH_BYTES_MAX = 16 * 1024 * 1024;
+/** Fetch: the longest long-poll. */
+export const FETCH_WAIT_MS_MAX = 30_000;
+
+/** Subscribe: bytes read from the log per push at most (the credit bounds it further). */
+export const SUBSCRIBE_READ_BYTES_MAX = 1024 * 1024;
+/** Credit beyond this is clamped (a client cannot make the broker's counters overflow). */
+export const SUBSCRIBE_CREDIT_BYTES_MAX = Number.MAX_SAFE_INTEGER;
+export const SUBSCRIBE_CREDIT_RECORDS_MAX = Number.MAX_SAFE_INTEGER;
+
+/** Readers (subscriptions and long-polling fetches) waiting on one partition's high watermark. */
+export const PARTITION_WAITERS_MAX = 10_000;
+
+/** Coordinator link: reconnect / re-register backoff, exponential with jitter, between these. */
+export const COORDINATOR_BACKOFF_MS_MIN = 100;
+export const COORDINATOR_BACKOFF_MS_MAX = 5_000;
+/** Coordinator link: deadline of one RegisterBroker call. */
+export const COORDINATOR_CALL_TIMEOUT_MS = 5_000;
+/** Heartbeat interval used until the coordinator tells us one. */
+export const HEARTBEAT_INTERVAL_MS_DEFAULT = 500;
+
+/** close(): how long in-flight produces may take to finish before the server is shut down. */
+export const SHUTDOWN_PRODUCE_DRAIN_MS = 5_000;
+/** close(): how long open calls get after the in-flight produces finished before being cancelled. */
+export const SHUTDOWN_GRACE_MS = 1_000;
+
+/** Config defaults (docs/processes.md). */
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 7401;
+export const DEFAULT_COORDINATOR = '127.0.0.1:7400';
+export const DEFAULT_FSYNC = 'always';
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60_000;
+export const DEFAULT_LOG_LEVEL = 'info';
+/** Broker ids are 1..2^31-1. */
+export const BROKER_ID_MAX = 2_147_483_647;

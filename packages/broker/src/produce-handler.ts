@@ -1,0 +1,81 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { RunnelError, normaliseError, partitionForKey, toGrpcStatus } from '@runnel/protocol';
+import type { ProduceRequest__Output, ProduceResponse } from '@runnel/protocol';
+import { PRODUCE_TIMEOUT_MS_DEFAULT, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
+import type { PartitionRegistry } from './partition-registry.js';
+import { buildRecordSet } from './record-batch-builder.js';
+
+/** The ack wait a request asks for: 0 -> the default, capped at the maximum. */
+export function produceTimeoutMs(requested: number): number {
+  if (!Number.isFinite(requested) || requested <= 0) return PRODUCE_TIMEOUT_MS_DEFAULT;
+  return Math.min(requested, PRODUCE_TIMEOUT_MS_MAX);
+}
+
+/**
+ * Produce, shared by the unary call and ProduceStream. `start` validates and hands the batch to
+ * the log synchronously, so requests started in order get offsets in that order; the returned
+ * promise settles when the ack level is reached (ACKS_NONE: at once, offset -1, the append still
+ * running). On any validation error nothing is written.
+ */
+export class ProduceService {
+  constructor(
+    private readonly registry: PartitionRegistry,
+    private readonly nowMs: () => number,
+  ) {}
+
+  start(request: ProduceRequest__Output | null | undefined): Promise<ProduceResponse> {
+    try {
+      if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
+      const topic = this.registry.resolveTopic(request.topic);
+      const records = request.records ?? [];
+      if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
+      let partition: number;
+      if (request.partition !== undefined && request.partition !== null) {
+        partition = request.partition;
+      } else {
+        const key = records[0]?.key;
+        partition = key !== undefined && key.length > 0 && topic.partitions.length > 0 ? partitionForKey(key, topic.partitions.length) : 0;
+      }
+      const leader = this.registry.leaderFor(this.registry.resolvePartition(topic, partition));
+      const nowMs = this.nowMs();
+      const built = buildRecordSet(records, nowMs, leader.settings.maxMessageBytes);
+      const acks = request.acks ?? 'ACKS_UNSPECIFIED';
+      if (acks === 'ACKS_NONE') {
+        leader.admit(built.recordSet.length);
+        leader.produceNoAck(built);
+        return Promise.resolve({
+          topic: topic.name, partition, baseOffset: -1, recordCount: built.recordCount, leaderEpoch: leader.epoch, appendTimeMs: nowMs,
+        });
+      }
+      const level = acks === 'ACKS_UNSPECIFIED' ? 'ACKS_QUORUM' : acks;
+      return leader.produce(built, level, produceTimeoutMs(request.timeoutMs), nowMs).then((outcome) => ({
+        topic: topic.name,
+        partition,
+        baseOffset: outcome.baseOffset,
+        recordCount: outcome.recordCount,
+        leaderEpoch: outcome.leaderEpoch,
+        appendTimeMs: outcome.appendTimeMs,
+      }));
+    } catch (err) {
+      return Promise.reject(normaliseError(err));
+    }
+  }
+}
+
+/** Logs what is not a plain operating error (INTERNAL, STORAGE_ERROR) and returns the RunnelError. */
+export function reportError(logger: Logger, err: unknown, what: string): RunnelError {
+  const error = normaliseError(err);
+  if (error.code === 'INTERNAL' || error.code === 'STORAGE_ERROR') logger.error({ err: error.cause ?? err }, `${what} failed`);
+  return error;
+}
+
+/** The unary Produce handler. */
+export function produceHandler(service: ProduceService, logger: Logger): grpc.handleUnaryCall<ProduceRequest__Output, ProduceResponse> {
+  return (call, callback) => {
+    service.start(call.request).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toGrpcStatus(reportError(logger, err, 'produce'))),
+    );
+  };
+}

@@ -1,0 +1,109 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { RunnelError, toErrorMessage } from '@runnel/protocol';
+import type { ProduceResponse, ProduceStreamRequest__Output, ProduceStreamResponse } from '@runnel/protocol';
+import { PRODUCE_STREAM_IN_FLIGHT_MAX } from './constants.js';
+import { reportError } from './produce-handler.js';
+import type { ProduceService } from './produce-handler.js';
+
+type Call = grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>;
+
+/**
+ * One ProduceStream call. Each request is started as it is read (so offsets follow the stream's
+ * order) and answered, tagged with its correlation id, when its ack level is reached; errors are
+ * answered in-band and the stream stays up. At most `inFlightMax` requests are outstanding: at the
+ * limit, or while the client is not reading answers (write() returned false), the stream is paused,
+ * so gRPC flow control pushes back on the client. Nothing is queued beyond that.
+ */
+export class ProduceStreamSession {
+  private inFlight = 0;
+  private readonly outstanding = new Set<number>();
+  private paused = false;
+  private writeBlocked = false;
+  private inputEnded = false;
+  private closed = false;
+
+  constructor(
+    private readonly call: Call,
+    private readonly service: ProduceService,
+    private readonly logger: Logger,
+    private readonly inFlightMax: number = PRODUCE_STREAM_IN_FLIGHT_MAX,
+  ) {}
+
+  start(): void {
+    this.call.on('data', (message: ProduceStreamRequest__Output) => this.onRequest(message));
+    this.call.on('end', () => {
+      this.inputEnded = true;
+      this.maybeFinish();
+    });
+    this.call.on('cancelled', () => this.close());
+    this.call.on('error', () => this.close());
+    this.call.on('drain', () => {
+      this.writeBlocked = false;
+      this.maybeResume();
+    });
+  }
+
+  private onRequest(message: ProduceStreamRequest__Output): void {
+    if (this.closed) return;
+    const id = Number(message.correlationId ?? 0);
+    if (this.outstanding.has(id)) {
+      this.write({
+        correlationId: id,
+        error: toErrorMessage(new RunnelError('INVALID_REQUEST', `correlation id ${id} is already outstanding on this stream; ids must be unique among outstanding requests`)),
+      });
+      return;
+    }
+    this.outstanding.add(id);
+    this.inFlight++;
+    if (this.inFlight >= this.inFlightMax) this.pause();
+    this.service.start(message.request).then(
+      (ok) => this.answer(id, ok, undefined),
+      (err: unknown) => this.answer(id, undefined, reportError(this.logger, err, 'produce')),
+    );
+  }
+
+  private answer(id: number, ok: ProduceResponse | undefined, error: RunnelError | undefined): void {
+    this.inFlight--;
+    this.outstanding.delete(id);
+    if (this.closed) return;
+    this.write(ok !== undefined ? { correlationId: id, ok } : { correlationId: id, error: toErrorMessage(error ?? new RunnelError('INTERNAL', 'no result')) });
+    this.maybeResume();
+    this.maybeFinish();
+  }
+
+  private write(response: Omit<ProduceStreamResponse, 'maxInFlight'>): void {
+    if (this.closed) return;
+    const more = this.call.write({ ...response, maxInFlight: this.inFlightMax });
+    if (!more) {
+      this.writeBlocked = true;
+      this.pause();
+    }
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.call.pause();
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed || this.writeBlocked || this.inFlight >= this.inFlightMax) return;
+    this.paused = false;
+    this.call.resume();
+  }
+
+  private maybeFinish(): void {
+    if (!this.inputEnded || this.inFlight > 0 || this.closed) return;
+    this.closed = true;
+    this.call.end();
+  }
+
+  private close(): void {
+    this.closed = true;
+  }
+}
+
+export function produceStreamHandler(service: ProduceService, logger: Logger): grpc.handleBidiStreamingCall<ProduceStreamRequest__Output, ProduceStreamResponse> {
+  return (call) => new ProduceStreamSession(call, service, logger).start();
+}

@@ -1,0 +1,149 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { RunnelError, toGrpcStatus } from '@runnel/protocol';
+import type { SubscribeRequest__Output, SubscribeStart__Output, RawBatchesResponse } from '@runnel/protocol';
+import { SUBSCRIBE_READ_BYTES_MAX } from './constants.js';
+import { CreditWindow } from './credit-window.js';
+import { selectDeliverable } from './deliverable-batches.js';
+import type { HighWatermarkListener, PartitionLeader } from './partition-leader.js';
+import type { PartitionRegistry } from './partition-registry.js';
+import { reportError } from './produce-handler.js';
+import { resolveStartPosition } from './start-position.js';
+
+type Call = grpc.ServerDuplexStream<SubscribeRequest__Output, RawBatchesResponse>;
+
+/**
+ * One Subscribe call: resolves the start position, sends a first message (no batches) carrying
+ * `start_offset` and the HW, then pushes committed batches while both credits are positive (a
+ * batch may overdraw), waiting - without polling - for the HW to move, for credit, or for the
+ * client to read (write() returned false). Leadership lost or shutdown ends the call with that
+ * error; the client cancelling ends it quietly. Every listener is removed on every exit.
+ */
+export class SubscriptionSession implements HighWatermarkListener {
+  private readonly credit = new CreditWindow();
+  private started = false;
+  private ended = false;
+  private leader: PartitionLeader | undefined;
+  private unlisten: (() => void) | undefined;
+  private nextOffset = 0;
+  private writeBlocked = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly call: Call,
+    private readonly registry: PartitionRegistry,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.call.on('data', (message: SubscribeRequest__Output) => this.onMessage(message));
+    this.call.on('cancelled', () => this.finish(undefined));
+    this.call.on('error', () => this.finish(undefined));
+    this.call.on('drain', () => {
+      this.writeBlocked = false;
+      this.signal();
+    });
+    // A client half-close only means "no more credit": what was granted is still served.
+  }
+
+  onAdvance(): void {
+    this.signal();
+  }
+
+  onEnd(error: RunnelError): void {
+    this.finish(error);
+  }
+
+  private onMessage(message: SubscribeRequest__Output): void {
+    if (this.ended) return;
+    if (!this.started) {
+      this.started = true;
+      if (message.kind !== 'start' || message.start === null || message.start === undefined) {
+        this.finish(new RunnelError('INVALID_REQUEST', 'the first Subscribe message must be `start` (topic, partition, position)'));
+        return;
+      }
+      this.run(message.start).catch((err: unknown) => this.finish(reportError(this.logger, err, 'subscribe')));
+      return;
+    }
+    if (message.kind === 'credit' && message.credit !== null && message.credit !== undefined) {
+      this.credit.grant(Number(message.credit.bytes), Number(message.credit.records));
+      this.signal();
+      return;
+    }
+    this.finish(new RunnelError('INVALID_REQUEST', '`start` may only be the first Subscribe message; later messages must be `credit`'));
+  }
+
+  private async run(start: SubscribeStart__Output): Promise<void> {
+    const leader = this.registry.lookup(start.topic, start.partition);
+    this.leader = leader;
+    if (start.credit !== null && start.credit !== undefined) this.credit.grant(Number(start.credit.bytes), Number(start.credit.records));
+    const what = `${start.topic}/${start.partition}`;
+    this.nextOffset = await resolveStartPosition(
+      start.position,
+      { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark },
+      (ts) => leader.log.offsetForTimestamp(ts),
+      what,
+    );
+    if (this.ended) return;
+    this.unlisten = leader.addListener(this);
+    this.write({ batches: [], highWatermark: leader.highWatermark, startOffset: this.nextOffset });
+    while (!this.ended) {
+      const hw = leader.highWatermark;
+      if (this.writeBlocked || !this.credit.canSend() || this.nextOffset >= hw) {
+        await this.waitForSignal();
+        continue;
+      }
+      if (this.nextOffset < leader.logStartOffset) {
+        throw new RunnelError(
+          'OFFSET_OUT_OF_RANGE',
+          `${what}: offset ${this.nextOffset} was deleted by retention; valid offsets are ${leader.logStartOffset} to ${hw}`,
+        );
+      }
+      const raw = await leader.read(this.nextOffset, Math.min(this.credit.bytesAvailable, SUBSCRIBE_READ_BYTES_MAX), hw);
+      if (this.ended) return;
+      const picked = selectDeliverable(raw, this.nextOffset, hw, (sizeBytes, recordCount) => {
+        if (!this.credit.canSend()) return false;
+        this.credit.consume(sizeBytes, recordCount);
+        return true;
+      });
+      if (picked.nextOffset === this.nextOffset) {
+        // Nothing readable below the HW at this offset yet (cannot normally happen): wait for news.
+        await this.waitForSignal();
+        continue;
+      }
+      this.nextOffset = picked.nextOffset;
+      if (picked.batches.length > 0) this.write({ batches: picked.batches, highWatermark: leader.highWatermark });
+    }
+  }
+
+  private write(response: RawBatchesResponse): void {
+    if (this.ended) return;
+    if (!this.call.write(response)) this.writeBlocked = true;
+  }
+
+  private waitForSignal(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Ends the call once: with `error` as its status, or (client gone) without writing anything. */
+  private finish(error: RunnelError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.signal();
+    if (error !== undefined && !this.call.cancelled) this.call.emit('error', toGrpcStatus(error));
+  }
+}
+
+export function subscribeHandler(registry: PartitionRegistry, logger: Logger): grpc.handleBidiStreamingCall<SubscribeRequest__Output, RawBatchesResponse> {
+  return (call) => new SubscriptionSession(call, registry, logger).start();
+}

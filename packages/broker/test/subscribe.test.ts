@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as grpc from '@grpc/grpc-js';
+import { ERROR_METADATA } from '@runnel/protocol';
+import type { SubscribeRequest, SubscribeResponse__Output } from '@runnel/protocol';
+import { errorCode, produce, startHarness, topic, value } from './helpers.js';
+import type { Harness } from './helpers.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness([topic({ name: 'logs', partitions: 4 })]);
+  h.coordinator.addBroker(2, '10.0.0.2:7402');
+});
+
+afterAll(async () => {
+  await h.close();
+});
+
+/** A Subscribe call whose messages are read one at a time, with deadlines. */
+class Sub {
+  readonly call: grpc.ClientDuplexStream<SubscribeRequest, SubscribeResponse__Output>;
+  readonly received: SubscribeResponse__Output[] = [];
+  error: grpc.ServiceError | undefined;
+  ended = false;
+  private waiter: (() => void) | undefined;
+
+  constructor(first: SubscribeRequest) {
+    this.call = h.client.Subscribe();
+    this.call.on('data', (m: SubscribeResponse__Output) => {
+      this.received.push(m);
+      this.poke();
+    });
+    this.call.on('error', (e: grpc.ServiceError) => {
+      this.error = e;
+      this.poke();
+    });
+    this.call.on('end', () => {
+      this.ended = true;
+      this.poke();
+    });
+    this.call.write(first);
+  }
+
+  private poke(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  /** Waits (event-driven, with a deadline) until `cond` holds. */
+  async until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  batches(): NonNullable<SubscribeResponse__Output['batches']> {
+    return this.received.flatMap((m) => m.batches);
+  }
+
+  records(): number {
+    return this.batches().reduce((n, b) => n + b.recordCount, 0);
+  }
+}
+
+describe('Subscribe', () => {
+  it('pushes new batches as they commit (no polling) and reports start offset and HW', async () => {
+    await produce(h.client, { topic: 'logs', partition: 0, records: [value('old')] });
+    const sub = new Sub({ start: { topic: 'logs', partition: 0, position: { latest: true }, credit: { bytes: 1 << 20, records: 1000 } } });
+    await sub.until(() => sub.received.length >= 1, 'first message');
+    expect(sub.received[0]).toMatchObject({ startOffset: 1, highWatermark: 1, batches: [] });
+    for (let i = 0; i < 3; i++) {
+      const res = await produce(h.client, { topic: 'logs', partition: 0, records: [value(`new${i}`), value(`x${i}`)] });
+      await sub.until(() => sub.batches().some((b) => b.baseOffset === res.baseOffset), `push of ${res.baseOffset}`);
+    }
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([1, 3, 5]);
+    const last = sub.received[sub.received.length - 1]!;
+    expect(last.highWatermark).toBe(7);
+    expect(sub.batches()[0]!.records!.records.map((r) => r.value.toString())).toEqual(['new0', 'x0']);
+    sub.call.cancel();
+  });
+
+  it('never exceeds record credit and resumes where it stopped when granted more', async () => {
+    for (let i = 0; i < 6; i++) await produce(h.client, { topic: 'logs', partition: 1, records: [value(`r${i}`)] });
+    const sub = new Sub({ start: { topic: 'logs', partition: 1, position: { earliest: true }, credit: { bytes: 1 << 20, records: 2 } } });
+    let granted = 2;
+    sub.call.on('data', () => expect(sub.records()).toBeLessThanOrEqual(granted));
+    await sub.until(() => sub.records() === 2, 'two records');
+    // A round trip through the broker lets any over-credit push show up before we check.
+    await produce(h.client, { topic: 'logs', partition: 1, records: [value('r6')] });
+    expect(sub.records()).toBe(2);
+    granted += 3;
+    sub.call.write({ credit: { records: 3, bytes: 0 } });
+    await sub.until(() => sub.records() === 5, 'five records');
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([0, 1, 2, 3, 4]);
+    granted += 100;
+    sub.call.write({ credit: { records: 100 } });
+    await sub.until(() => sub.records() === 7, 'all records');
+    sub.call.cancel();
+  });
+
+  it('lets one batch overdraw byte credit, then waits for more', async () => {
+    for (let i = 0; i < 3; i++) await produce(h.client, { topic: 'logs', partition: 2, records: [value('a'.repeat(100)), value('b'.repeat(100))] });
+    const sub = new Sub({ start: { topic: 'logs', partition: 2, position: { offset: 0 }, credit: { bytes: 1, records: 1000 } } });
+    await sub.until(() => sub.batches().length === 1, 'one batch');
+    await produce(h.client, { topic: 'logs', partition: 3, records: [value('elsewhere')] });
+    expect(sub.batches()).toHaveLength(1);
+    sub.call.write({ credit: { bytes: 10 } }); // still negative after the overdraw: nothing
+    await produce(h.client, { topic: 'logs', partition: 3, records: [value('elsewhere')] });
+    expect(sub.batches()).toHaveLength(1);
+    sub.call.write({ credit: { bytes: 10_000 } });
+    await sub.until(() => sub.batches().length === 3, 'rest');
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([0, 2, 4]);
+    sub.call.cancel();
+  });
+
+  it('starts at an offset inside a batch, at a timestamp, and rejects out-of-range offsets with the range', async () => {
+    const t0 = Date.now() + 1_000_000;
+    await produce(h.client, { topic: 'logs', partition: 3, records: [{ value: Buffer.from('ts'), timestampMs: t0 }] });
+    const hw = 3;
+    const mid = new Sub({ start: { topic: 'logs', partition: 3, position: { offset: 1 }, credit: { bytes: 1 << 20, records: 100 } } });
+    await mid.until(() => mid.batches().length >= 1, 'batch');
+    expect(mid.received[0]!.startOffset).toBe(1);
+    mid.call.cancel();
+
+    const byTime = new Sub({ start: { topic: 'logs', partition: 3, position: { timestampMs: t0 }, credit: { bytes: 1 << 20, records: 100 } } });
+    await byTime.until(() => byTime.received.length >= 1, 'first');
+    expect(byTime.received[0]!.startOffset).toBe(2);
+    byTime.call.cancel();
+
+    const future = new Sub({ start: { topic: 'logs', partition: 3, position: { timestampMs: t0 + 1 } } });
+    await future.until(() => future.received.length >= 1, 'first');
+    expect(future.received[0]!.startOffset).toBe(hw);
+    future.call.cancel();
+
+    const bad = new Sub({ start: { topic: 'logs', partition: 3, position: { offset: 42 } } });
+    await bad.until(() => bad.error !== undefined, 'error');
+    expect(errorCode(bad.error!)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(bad.error!.details).toContain('0 to 3');
+  });
+
+  it('ends with INVALID_POSITION / INVALID_REQUEST / UNKNOWN_TOPIC / NOT_LEADER on bad starts', async () => {
+    const cases: Array<[SubscribeRequest, string]> = [
+      [{ start: { topic: 'logs', partition: 0 } }, 'INVALID_POSITION'],
+      [{ credit: { bytes: 10, records: 1 } }, 'INVALID_REQUEST'],
+      [{ start: { topic: 'nope', partition: 0, position: { earliest: true } } }, 'UNKNOWN_TOPIC'],
+      [{ start: { topic: 'logs', partition: 9, position: { earliest: true } } }, 'UNKNOWN_PARTITION'],
+    ];
+    for (const [first, code] of cases) {
+      const sub = new Sub(first);
+      await sub.until(() => sub.error !== undefined, code);
+      expect(errorCode(sub.error!)).toBe(code);
+    }
+    const twice = new Sub({ start: { topic: 'logs', partition: 0, position: { earliest: true } } });
+    twice.call.write({ start: { topic: 'logs', partition: 0, position: { earliest: true } } });
+    await twice.until(() => twice.error !== undefined, 'second start rejected');
+    expect(errorCode(twice.error!)).toBe('INVALID_REQUEST');
+  });
+
+  it('survives clients cancelling mid-stream; later calls work', async () => {
+    for (let round = 0; round < 5; round++) {
+      const sub = new Sub({ start: { topic: 'logs', partition: 0, position: { earliest: true }, credit: { bytes: 1 << 20, records: 1 << 20 } } });
+      await sub.until(() => sub.received.length >= 1, 'first');
+      sub.call.cancel();
+      await produce(h.client, { topic: 'logs', partition: 0, records: [value(`after-cancel-${round}`)] });
+    }
+    const sub = new Sub({ start: { topic: 'logs', partition: 0, position: { latest: true }, credit: { bytes: 1 << 20, records: 10 } } });
+    await sub.until(() => sub.received.length >= 1, 'first');
+    const res = await produce(h.client, { topic: 'logs', partition: 0, records: [value('fresh')] });
+    await sub.until(() => sub.batches().some((b) => b.baseOffset === res.baseOffset), 'fresh push');
+    sub.call.cancel();
+  });
+
+  it('ends subscriptions with NOT_LEADER naming the new leader when leadership moves', async () => {
+    const sub = new Sub({ start: { topic: 'logs', partition: 3, position: { latest: true }, credit: { bytes: 1 << 20, records: 10 } } });
+    await sub.until(() => sub.received.length >= 1, 'first');
+    h.coordinator.setTopics([topic({ name: 'logs', partitions: 4, leaders: [1, 1, 1, 2], epoch: 2 })]);
+    await sub.until(() => sub.error !== undefined, 'NOT_LEADER');
+    expect(errorCode(sub.error!)).toBe('NOT_LEADER');
+    expect(sub.error!.metadata.get(ERROR_METADATA.leaderId)).toEqual(['2']);
+    expect(sub.error!.metadata.get(ERROR_METADATA.leaderAddress)).toEqual(['10.0.0.2:7402']);
+  });
+});

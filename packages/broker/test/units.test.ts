@@ -1,0 +1,250 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { RunnelError, messageType } from '@runnel/protocol';
+import type { ProduceResponse, Record__Output } from '@runnel/protocol';
+import { encodeBatch } from '@runnel/storage';
+import type { AppendRecordsInput, AppendResult, PartitionLog } from '@runnel/storage';
+import { parseBrokerConfig, ConfigError } from '../src/config.js';
+import { CreditWindow } from '../src/credit-window.js';
+import { selectDeliverable } from '../src/deliverable-batches.js';
+import { PartitionLeader } from '../src/partition-leader.js';
+import type { ProduceService } from '../src/produce-handler.js';
+import { ProduceStreamSession } from '../src/produce-stream-handler.js';
+import { buildRecordSet, recordSizeBytes } from '../src/record-batch-builder.js';
+import { resolveStartPosition } from '../src/start-position.js';
+import { silentLogger } from './helpers.js';
+
+const rec = (v: string, extra: Partial<Record__Output> = {}): Record__Output => ({ key: Buffer.alloc(0), value: Buffer.from(v), headers: {}, timestampMs: 0, ...extra });
+
+async function rejection(p: Promise<unknown> | (() => unknown)): Promise<RunnelError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    return err as RunnelError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('resolveStartPosition', () => {
+  const bounds = { logStartOffset: 10, highWatermark: 20 };
+  const ts = (found: number | undefined) => () => Promise.resolve(found);
+  it('resolves earliest, latest, offsets and timestamps', async () => {
+    expect(await resolveStartPosition({ at: 'earliest', earliest: true }, bounds, ts(undefined), 't/0')).toBe(10);
+    expect(await resolveStartPosition({ at: 'latest', latest: true }, bounds, ts(undefined), 't/0')).toBe(20);
+    expect(await resolveStartPosition({ at: 'offset', offset: 15 }, bounds, ts(undefined), 't/0')).toBe(15);
+    expect(await resolveStartPosition({ at: 'offset', offset: 20 }, bounds, ts(undefined), 't/0')).toBe(20);
+    expect(await resolveStartPosition({ at: 'timestampMs', timestampMs: 5 }, bounds, ts(12), 't/0')).toBe(12);
+    expect(await resolveStartPosition({ at: 'timestampMs', timestampMs: 5 }, bounds, ts(undefined), 't/0')).toBe(20);
+    expect(await resolveStartPosition({ at: 'timestampMs', timestampMs: 5 }, bounds, ts(25), 't/0')).toBe(20);
+  });
+  it('rejects out-of-range offsets stating the range, and missing positions', async () => {
+    for (const offset of [9, 21, -1]) {
+      const err = await rejection(resolveStartPosition({ at: 'offset', offset }, bounds, ts(undefined), 't/0'));
+      expect(err.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(err.message).toContain('10 to 20');
+    }
+    expect((await rejection(resolveStartPosition(null, bounds, ts(undefined), 't/0'))).code).toBe('INVALID_POSITION');
+    expect((await rejection(resolveStartPosition({}, bounds, ts(undefined), 't/0'))).code).toBe('INVALID_POSITION');
+  });
+});
+
+describe('CreditWindow', () => {
+  it('sends while both credits are positive, lets one batch overdraw, and adds grants up', () => {
+    const c = new CreditWindow();
+    expect(c.canSend()).toBe(false);
+    c.grant(100, 0);
+    expect(c.canSend()).toBe(false);
+    c.grant(0, 2);
+    expect(c.canSend()).toBe(true);
+    c.consume(150, 1);
+    expect([c.bytesAvailable, c.recordsAvailable, c.canSend()]).toEqual([-50, 1, false]);
+    c.grant(40, 0);
+    expect(c.canSend()).toBe(false);
+    c.grant(11, 0);
+    expect(c.canSend()).toBe(true);
+    c.grant(-5, -5);
+    expect([c.bytesAvailable, c.recordsAvailable]).toEqual([1, 1]);
+    c.grant(Number.MAX_SAFE_INTEGER, 0);
+    expect(c.bytesAvailable).toBe(Number.MAX_SAFE_INTEGER);
+  });
+});
+
+describe('buildRecordSet', () => {
+  it('encodes once, stamps unset timestamps and computes the max', () => {
+    const records = [rec('a'), rec('b', { timestampMs: 5000 }), rec('c', { timestampMs: 7 })];
+    const built = buildRecordSet(records, 1000, 100);
+    expect(built.recordCount).toBe(3);
+    expect(built.maxTimestampMs).toBe(5000);
+    const decoded = messageType('RecordSet').toObject(messageType('RecordSet').decode(built.recordSet), { longs: Number }) as { records: Array<{ value: Buffer; timestampMs: number }> };
+    expect(decoded.records.map((r) => [Buffer.from(r.value).toString(), r.timestampMs])).toEqual([['a', 1000], ['b', 5000], ['c', 7]]);
+  });
+  it('measures key + value + header names and values', () => {
+    expect(recordSizeBytes(rec('abc', { key: Buffer.from('kk'), headers: { hé: Buffer.from('123') } }))).toBe(2 + 3 + 3 + 3);
+  });
+  it('rejects empty, oversized records and oversized batches', () => {
+    expect((() => { try { buildRecordSet([], 0, 10); } catch (e) { return (e as RunnelError).code; } return 'ok'; })()).toBe('EMPTY_BATCH');
+    try {
+      buildRecordSet([rec('ok'), rec('x'.repeat(11))], 0, 10);
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as RunnelError).code).toBe('RECORD_TOO_LARGE');
+      expect((e as RunnelError).message).toContain('record 1 is 11 bytes');
+    }
+    try {
+      buildRecordSet([rec('x'.repeat(8)), rec('x'.repeat(8))], 0, 10, 12);
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as RunnelError).code).toBe('BATCH_TOO_LARGE');
+    }
+  });
+});
+
+describe('selectDeliverable', () => {
+  const batch = (baseOffset: number, recordCount: number, attributes = 0): Buffer =>
+    encodeBatch({ baseOffset, recordCount, leaderEpoch: 1, maxTimestampMs: 0, producerId: 0, producerSequence: 0, attributes, recordSet: Buffer.alloc(10) });
+  it('skips control batches but advances past them, and stops at the HW and when refused', () => {
+    const raw = [batch(0, 2), batch(2, 1, 1), batch(3, 3), batch(6, 1)];
+    const all = selectDeliverable(raw, 0, 6, () => true);
+    expect(all.batches).toEqual([raw[0], raw[2]]);
+    expect(all.nextOffset).toBe(6);
+    let n = 0;
+    const one = selectDeliverable(raw, 0, 100, () => n++ < 1);
+    expect(one.batches).toEqual([raw[0]]);
+    expect(one.nextOffset).toBe(3); // the control batch after it is passed over too
+    const onlyControl = selectDeliverable([batch(2, 1, 1)], 2, 100, () => true);
+    expect(onlyControl).toEqual({ batches: [], nextOffset: 3 });
+  });
+});
+
+describe('parseBrokerConfig', () => {
+  it('fills defaults and freezes', () => {
+    const c = parseBrokerConfig({ id: '3', dataDir: '/tmp/x' });
+    expect(c).toMatchObject({ id: 3, host: '127.0.0.1', port: 7401, coordinator: '127.0.0.1:7400', fsync: { kind: 'always' }, retentionCheckIntervalMs: 60000, logLevel: 'info' });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(parseBrokerConfig({ id: 1, dataDir: 'd', fsync: 'interval:50' }).fsync).toEqual({ kind: 'interval', intervalMs: 50 });
+  });
+  it('names the flag on bad values and unknown keys', () => {
+    const flag = (raw: Record<string, unknown>): string => {
+      try {
+        parseBrokerConfig(raw);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).flag;
+      }
+      return 'none';
+    };
+    expect(flag({ dataDir: 'd' })).toBe('--id');
+    expect(flag({ id: '0', dataDir: 'd' })).toBe('--id');
+    expect(flag({ id: '1' })).toBe('--data-dir');
+    expect(flag({ id: '1', dataDir: 'd', port: '70000' })).toBe('--port');
+    expect(flag({ id: '1', dataDir: 'd', fsync: 'sometimes' })).toBe('--fsync');
+    expect(flag({ id: '1', dataDir: 'd', coordinator: 'nohost' })).toBe('--coordinator');
+    expect(flag({ id: '1', dataDir: 'd', logLevel: 'loud' })).toBe('--log-level');
+    expect(flag({ id: '1', dataDir: 'd', bogusThing: 1 })).toBe('--bogus-thing');
+  });
+});
+
+/** A PartitionLog whose appends complete only when the test says so. */
+function controlledLog(): { log: PartitionLog; complete(): void; fail(err: Error): void } {
+  let leo = 0;
+  let durable = 0;
+  const waiting: Array<{ end: number; resolve: (r: AppendResult) => void; reject: (e: Error) => void; base: number }> = [];
+  const log = {
+    key: { topicId: 't', partition: 0 },
+    get logStartOffset() { return 0; },
+    get logEndOffset() { return leo; },
+    get durableEndOffset() { return durable; },
+    highWatermark: 0,
+    lastEpoch: -1,
+    sizeBytes: 0,
+    append(input: AppendRecordsInput): Promise<AppendResult> {
+      const base = leo;
+      leo += input.recordCount;
+      return new Promise((resolve, reject) => waiting.push({ end: leo, resolve, reject, base }));
+    },
+    setHighWatermark() {},
+  } as unknown as PartitionLog;
+  return {
+    log,
+    complete() {
+      // One group commit: everything queued becomes durable at once, callbacks in order.
+      const group = waiting.splice(0);
+      durable = leo;
+      for (const w of group) w.resolve({ baseOffset: w.base, lastOffset: w.end - 1, batch: Buffer.alloc(0) });
+    },
+    fail(err) {
+      for (const w of waiting.splice(0)) w.reject(err);
+    },
+  };
+}
+
+describe('PartitionLeader', () => {
+  const built = (n = 1) => buildRecordSet(Array.from({ length: n }, () => rec('v')), 1, 1000);
+  const leaderWith = (log: PartitionLog) => new PartitionLeader({
+    topic: 't', topicId: 't', partition: 0, epoch: 4, log, settings: { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1000 }, logger: silentLogger, nowMs: () => 1,
+  });
+
+  it('acks a whole group commit, in order, once durable', async () => {
+    const c = controlledLog();
+    const leader = leaderWith(c.log);
+    const seen: number[] = [];
+    const ps = [leader.produce(built(2), 'ACKS_QUORUM', 5000), leader.produce(built(1), 'ACKS_ALL', 5000), leader.produce(built(3), 'ACKS_LEADER', 5000)]
+      .map((p) => p.then((o) => { seen.push(o.baseOffset); return o; }));
+    expect(leader.inFlight).toBeGreaterThan(0);
+    c.complete();
+    const outcomes = await Promise.all(ps);
+    expect(outcomes.map((o) => [o.baseOffset, o.leaderEpoch])).toEqual([[0, 4], [2, 4], [3, 4]]);
+    expect(seen).toEqual([0, 2, 3]);
+    expect(leader.highWatermark).toBe(6);
+    expect(leader.inFlight).toBe(0);
+  });
+
+  it('fails pending produces with NOT_LEADER the moment it resigns, and refuses new ones', async () => {
+    const c = controlledLog();
+    const leader = leaderWith(c.log);
+    const ended: RunnelError[] = [];
+    leader.addListener({ onAdvance: () => undefined, onEnd: (e) => ended.push(e) });
+    const pending = leader.produce(built(), 'ACKS_QUORUM', 5000);
+    leader.resign(new RunnelError('NOT_LEADER', 'moved', { leaderId: 2, leaderAddress: 'b2:1' }));
+    const err = await rejection(pending);
+    expect([err.code, err.retriable, err.leaderId]).toEqual(['NOT_LEADER', true, 2]);
+    expect(ended.map((e) => e.code)).toEqual(['NOT_LEADER']);
+    expect((await rejection(() => leader.produce(built(), 'ACKS_QUORUM', 5000))).code).toBe('NOT_LEADER');
+    c.complete(); // the write still lands on disk; nobody is told twice
+    expect(leader.isLeading).toBe(false);
+  });
+
+  it('answers TIMEOUT when the ack level is not reached in time, and maps storage errors', async () => {
+    const c = controlledLog();
+    const leader = leaderWith(c.log);
+    const err = await rejection(leader.produce(built(), 'ACKS_QUORUM', 20));
+    expect([err.code, err.retriable]).toEqual(['TIMEOUT', true]);
+    const failing = leader.produce(built(), 'ACKS_QUORUM', 5000);
+    c.fail(Object.assign(new Error('disk on fire'), { code: 'STORAGE_ERROR' }));
+    expect((await rejection(failing)).code).toBe('STORAGE_ERROR');
+  });
+});
+
+describe('ProduceStreamSession', () => {
+  it('stops reading at max in flight and resumes as answers go out', async () => {
+    const call = Object.assign(new EventEmitter(), {
+      paused: false,
+      written: [] as unknown[],
+      pause() { this.paused = true; },
+      resume() { this.paused = false; },
+      write(m: unknown) { this.written.push(m); return true; },
+      end() {},
+    });
+    const resolvers: Array<(r: ProduceResponse) => void> = [];
+    const service = { start: () => new Promise<ProduceResponse>((resolve) => resolvers.push(resolve)) } as unknown as ProduceService;
+    new ProduceStreamSession(call as never, service, silentLogger, 3).start();
+    for (let i = 0; i < 3; i++) call.emit('data', { correlationId: i, request: {} });
+    expect(call.paused).toBe(true);
+    resolvers.shift()!({ baseOffset: 0 });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(call.written).toHaveLength(1);
+    expect(call.written[0]).toMatchObject({ correlationId: 0, maxInFlight: 3 });
+    expect(call.paused).toBe(false);
+  });
+});
