@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerClient, CoordinatorClient, SubscribeResponse__Output } from '@runnel/protocol';
-import { startCluster } from '@runnel/testkit';
+import { startCluster, waitFor } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
 import { failure, rawBroker, rawCoordinator, unary } from './grpc-raw.js';
 
@@ -29,16 +29,10 @@ describe('bad input', () => {
     leader = rawBroker(cluster.brokers.find((b) => b.id === leaderId)!.address);
     follower = rawBroker(cluster.brokers.find((b) => b.id !== leaderId)!.address);
     // The broker learns of the topic through the metadata push; wait until it accepts writes.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        await unary(leader, 'Produce', { topic: 'good', partition: 0, records: [{ value: Buffer.from('first') }] });
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`broker never accepted writes: ${JSON.stringify(err)}`);
-        await new Promise((r) => setTimeout(r, 50)); // bounded retry of a condition, not a sleep-for-sync
-      }
-    }
+    await waitFor(() => unary(leader, 'Produce', { topic: 'good', partition: 0, records: [{ value: Buffer.from('first') }] }), {
+      timeoutMs: 15_000,
+      description: 'the leader to accept writes',
+    });
   });
 
   afterAll(async () => {

@@ -11,7 +11,7 @@ import type { Cluster } from '@runnel/testkit';
 
 const require = createRequire(import.meta.url);
 const reflectionProto = path.join(path.dirname(require.resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto');
-const loaded = grpc.loadPackageDefinition(protoLoader.loadSync([healthProtoPath, reflectionProto], { keepCase: true, longs: String, defaults: true })) as unknown as {
+const loaded = grpc.loadPackageDefinition(protoLoader.loadSync([healthProtoPath, reflectionProto], { keepCase: true, longs: String, enums: String, defaults: true })) as unknown as {
   grpc: { health: { v1: { Health: typeof grpc.Client } }; reflection: { v1: { ServerReflection: typeof grpc.Client } } };
 };
 

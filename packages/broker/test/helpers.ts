@@ -120,7 +120,7 @@ export class StubCoordinator {
 
   /** Replaces the topics and pushes the new snapshot. */
   setTopics(topics: TopicInfo[]): void {
-    this.topics = [...topics].sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.topics = [...topics].sort((a, b) => ((a.name ?? "") < (b.name ?? "") ? -1 : 1));
     this.version++;
     const md = this.metadata();
     for (const w of this.watchers) w.write(md);
