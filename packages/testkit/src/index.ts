@@ -1,0 +1,12 @@
+export { startCluster } from './cluster.js';
+export type { Cluster, NodeRef, StopAllOptions } from './cluster.js';
+export { isFsyncPolicy } from './cluster-options.js';
+export type { ClusterOptions, FsyncPolicy, LogLevel } from './cluster-options.js';
+export type { NodeHandle, ExitInfo } from './managed-node.js';
+export { waitFor } from './wait-for.js';
+export type { WaitForOptions } from './wait-for.js';
+export { checkHealth } from './health-check.js';
+export type { HealthStatus, HealthCheckOptions } from './health-check.js';
+export { readLogTail } from './log-tail.js';
+export { locateMain } from './locate.js';
+export type { Role } from './locate.js';
