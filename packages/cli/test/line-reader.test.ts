@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readLines } from '../src/line-reader.js';
 import { SendWindow } from '../src/send-window.js';
 
+async function* chunksOf(chunks: string[]): AsyncGenerator<Buffer> {
+  for (const c of chunks) yield Buffer.from(c);
+}
+
 async function lines(chunks: string[], max?: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const l of readLines(chunks.map((c) => Buffer.from(c)), max)) out.push(l.toString());
+  for await (const l of readLines(chunksOf(chunks), max)) out.push(l.toString());
   return out;
 }
 

@@ -16,7 +16,7 @@ async function parse(argv: string[], bootstrap = '127.0.0.1:7400'): Promise<{ pa
   const output = memoryOutput();
   const ctx: CommandContext = {
     output,
-    stdin: [],
+    stdin: (async function* () {})(),
     cwd: '/tmp',
     logger: pino({ level: 'silent' }),
     shutdown: { received: new Promise(() => undefined), onRepeat: () => undefined },

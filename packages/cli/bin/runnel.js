@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Entry point for the `runnel` command: the built program in dist/ (run the build first).
+import "../dist/main.js";
