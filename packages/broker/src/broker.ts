@@ -39,9 +39,11 @@ export interface StartBrokerOptions {
  * from registration (opening the partitions it leads), then marks itself SERVING and resolves.
  * The caller announces readiness.
  */
-export async function startBroker(config: BrokerConfig, logger: Logger, options: StartBrokerOptions = {}): Promise<RunningBroker> {
+export async function startBroker(config: BrokerConfig, rootLogger: Logger, options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  // Each component binds its own `component`; the root carries only process-wide fields.
+  const logger = rootLogger.child({ component: 'broker' });
   const nowMs = options.nowMs ?? Date.now;
-  const store: BrokerStore = await Store.open(config.dataDir, { fsync: config.fsync, logger });
+  const store: BrokerStore = await Store.open(config.dataDir, { fsync: config.fsync, logger: rootLogger });
   const metadata = new MetadataView();
   const registry = new PartitionRegistry({ nodeId: config.id, store, metadata, logger, nowMs });
   const produce = new ProduceService(registry, nowMs);

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     process.stderr.write(`runnel-broker: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'broker', nodeId: config.id } });
+  const logger = pino({ level: config.logLevel, base: { role: 'broker', nodeId: config.id } });
   // Signals during startup (still registering) abort it; after, they close the broker.
   const abort = new AbortController();
   const starting = startBroker(config, logger, { signal: abort.signal });

@@ -33,9 +33,9 @@ export interface RunningCoordinator {
  * SERVING once everything is up.
  */
 export async function startCoordinator(config: CoordinatorConfig, logger: Logger, options: StartCoordinatorOptions = {}): Promise<RunningCoordinator> {
-  // The caller's logger is bound to { component: 'coordinator' } already (main's root logger).
-  const log = logger;
-  const store = await (options.openStore ?? openMetaStore)(config.dataDir, log);
+  // Each component binds its own `component`; the root carries only process-wide fields.
+  const log = logger.child({ component: 'coordinator' });
+  const store = await (options.openStore ?? openMetaStore)(config.dataDir, logger);
   let server: RunningServer | undefined;
   let membership: Membership | undefined;
   try {

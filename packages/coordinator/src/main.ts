@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) usageError(err.message);
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { component: 'coordinator', nodeId: 0, pid: process.pid } });
+  const log = pino({ level: config.logLevel, base: { role: 'coordinator', nodeId: 0, pid: process.pid } });
   let coordinator;
   try {
     coordinator = await startCoordinator(config, log);
