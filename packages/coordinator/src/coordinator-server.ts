@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { normaliseError, RunnelError, toGrpcStatus } from '@runnel/protocol';
 import type { CoordinatorHandlers } from '@runnel/protocol';
 import type { Logger } from 'pino';
@@ -40,6 +40,11 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
   }
 
   return {
+    // Replication milestone: wired to leader election there.
+    ControlledShutdown: (_call: unknown, callback: (err: Partial<grpc.StatusObject>) => void) =>
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'controlled shutdown is not implemented yet' }),
+    DeclineLeadership: (_call: unknown, callback: (err: Partial<grpc.StatusObject>) => void) =>
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'leader election is not implemented yet' }),
     CreateTopic: unary('CreateTopic', async (req) => {
       const info = await s.topics.create({
         name: req.name,

@@ -4,16 +4,18 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import type { ProtoGrpcType as BrokerGrpc } from './generated/broker.js';
 import type { ProtoGrpcType as CoordinatorGrpc } from './generated/coordinator.js';
+import type { ProtoGrpcType as ReplicationGrpc } from './generated/replication.js';
 
 /** Folder holding `runnel/v1/*.proto` (the repository's top-level `proto/`). */
 export const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url));
 
-/** Every public proto file, relative to PROTO_DIR. */
+/** Every proto file (the internal Replication service included), relative to PROTO_DIR. */
 export const PROTO_FILES = [
   'runnel/v1/records.proto',
   'runnel/v1/metadata.proto',
   'runnel/v1/broker.proto',
   'runnel/v1/coordinator.proto',
+  'runnel/v1/replication.proto',
 ] as const;
 
 /**
@@ -33,7 +35,7 @@ export const LOADER_OPTIONS = {
   includeDirs: [PROTO_DIR],
 } satisfies protoLoader.Options;
 
-export type RunnelGrpc = BrokerGrpc & CoordinatorGrpc;
+export type RunnelGrpc = BrokerGrpc & CoordinatorGrpc & ReplicationGrpc;
 
 let packageDefinition: protoLoader.PackageDefinition | undefined;
 let grpcObject: RunnelGrpc | undefined;

@@ -5,14 +5,19 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { BrokerHeartbeat as _runnel_v1_BrokerHeartbeat, BrokerHeartbeat__Output as _runnel_v1_BrokerHeartbeat__Output } from './runnel/v1/BrokerHeartbeat.js';
 import type { BrokerInfo as _runnel_v1_BrokerInfo, BrokerInfo__Output as _runnel_v1_BrokerInfo__Output } from './runnel/v1/BrokerInfo.js';
 import type { ClusterMetadata as _runnel_v1_ClusterMetadata, ClusterMetadata__Output as _runnel_v1_ClusterMetadata__Output } from './runnel/v1/ClusterMetadata.js';
+import type { ControlledShutdownRequest as _runnel_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _runnel_v1_ControlledShutdownRequest__Output } from './runnel/v1/ControlledShutdownRequest.js';
+import type { ControlledShutdownResponse as _runnel_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _runnel_v1_ControlledShutdownResponse__Output } from './runnel/v1/ControlledShutdownResponse.js';
 import type { CoordinatorClient as _runnel_v1_CoordinatorClient, CoordinatorDefinition as _runnel_v1_CoordinatorDefinition } from './runnel/v1/Coordinator.js';
 import type { CreateTopicRequest as _runnel_v1_CreateTopicRequest, CreateTopicRequest__Output as _runnel_v1_CreateTopicRequest__Output } from './runnel/v1/CreateTopicRequest.js';
+import type { DeclineLeadershipRequest as _runnel_v1_DeclineLeadershipRequest, DeclineLeadershipRequest__Output as _runnel_v1_DeclineLeadershipRequest__Output } from './runnel/v1/DeclineLeadershipRequest.js';
+import type { DeclineLeadershipResponse as _runnel_v1_DeclineLeadershipResponse, DeclineLeadershipResponse__Output as _runnel_v1_DeclineLeadershipResponse__Output } from './runnel/v1/DeclineLeadershipResponse.js';
 import type { DeleteTopicRequest as _runnel_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _runnel_v1_DeleteTopicRequest__Output } from './runnel/v1/DeleteTopicRequest.js';
 import type { DeleteTopicResponse as _runnel_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _runnel_v1_DeleteTopicResponse__Output } from './runnel/v1/DeleteTopicResponse.js';
 import type { DescribeClusterRequest as _runnel_v1_DescribeClusterRequest, DescribeClusterRequest__Output as _runnel_v1_DescribeClusterRequest__Output } from './runnel/v1/DescribeClusterRequest.js';
 import type { DescribeTopicRequest as _runnel_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _runnel_v1_DescribeTopicRequest__Output } from './runnel/v1/DescribeTopicRequest.js';
 import type { Error as _runnel_v1_Error, Error__Output as _runnel_v1_Error__Output } from './runnel/v1/Error.js';
 import type { HeartbeatAck as _runnel_v1_HeartbeatAck, HeartbeatAck__Output as _runnel_v1_HeartbeatAck__Output } from './runnel/v1/HeartbeatAck.js';
+import type { LeaderPartitionStatus as _runnel_v1_LeaderPartitionStatus, LeaderPartitionStatus__Output as _runnel_v1_LeaderPartitionStatus__Output } from './runnel/v1/LeaderPartitionStatus.js';
 import type { ListTopicsRequest as _runnel_v1_ListTopicsRequest, ListTopicsRequest__Output as _runnel_v1_ListTopicsRequest__Output } from './runnel/v1/ListTopicsRequest.js';
 import type { ListTopicsResponse as _runnel_v1_ListTopicsResponse, ListTopicsResponse__Output as _runnel_v1_ListTopicsResponse__Output } from './runnel/v1/ListTopicsResponse.js';
 import type { PartitionInfo as _runnel_v1_PartitionInfo, PartitionInfo__Output as _runnel_v1_PartitionInfo__Output } from './runnel/v1/PartitionInfo.js';
@@ -33,14 +38,19 @@ export interface ProtoGrpcType {
       BrokerInfo: MessageTypeDefinition<_runnel_v1_BrokerInfo, _runnel_v1_BrokerInfo__Output>
       CleanupPolicy: EnumTypeDefinition
       ClusterMetadata: MessageTypeDefinition<_runnel_v1_ClusterMetadata, _runnel_v1_ClusterMetadata__Output>
+      ControlledShutdownRequest: MessageTypeDefinition<_runnel_v1_ControlledShutdownRequest, _runnel_v1_ControlledShutdownRequest__Output>
+      ControlledShutdownResponse: MessageTypeDefinition<_runnel_v1_ControlledShutdownResponse, _runnel_v1_ControlledShutdownResponse__Output>
       Coordinator: SubtypeConstructor<typeof grpc.Client, _runnel_v1_CoordinatorClient> & { service: _runnel_v1_CoordinatorDefinition }
       CreateTopicRequest: MessageTypeDefinition<_runnel_v1_CreateTopicRequest, _runnel_v1_CreateTopicRequest__Output>
+      DeclineLeadershipRequest: MessageTypeDefinition<_runnel_v1_DeclineLeadershipRequest, _runnel_v1_DeclineLeadershipRequest__Output>
+      DeclineLeadershipResponse: MessageTypeDefinition<_runnel_v1_DeclineLeadershipResponse, _runnel_v1_DeclineLeadershipResponse__Output>
       DeleteTopicRequest: MessageTypeDefinition<_runnel_v1_DeleteTopicRequest, _runnel_v1_DeleteTopicRequest__Output>
       DeleteTopicResponse: MessageTypeDefinition<_runnel_v1_DeleteTopicResponse, _runnel_v1_DeleteTopicResponse__Output>
       DescribeClusterRequest: MessageTypeDefinition<_runnel_v1_DescribeClusterRequest, _runnel_v1_DescribeClusterRequest__Output>
       DescribeTopicRequest: MessageTypeDefinition<_runnel_v1_DescribeTopicRequest, _runnel_v1_DescribeTopicRequest__Output>
       Error: MessageTypeDefinition<_runnel_v1_Error, _runnel_v1_Error__Output>
       HeartbeatAck: MessageTypeDefinition<_runnel_v1_HeartbeatAck, _runnel_v1_HeartbeatAck__Output>
+      LeaderPartitionStatus: MessageTypeDefinition<_runnel_v1_LeaderPartitionStatus, _runnel_v1_LeaderPartitionStatus__Output>
       ListTopicsRequest: MessageTypeDefinition<_runnel_v1_ListTopicsRequest, _runnel_v1_ListTopicsRequest__Output>
       ListTopicsResponse: MessageTypeDefinition<_runnel_v1_ListTopicsResponse, _runnel_v1_ListTopicsResponse__Output>
       PartitionInfo: MessageTypeDefinition<_runnel_v1_PartitionInfo, _runnel_v1_PartitionInfo__Output>

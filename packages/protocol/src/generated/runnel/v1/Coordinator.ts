@@ -5,7 +5,11 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { BrokerHeartbeat as _runnel_v1_BrokerHeartbeat, BrokerHeartbeat__Output as _runnel_v1_BrokerHeartbeat__Output } from '../../runnel/v1/BrokerHeartbeat.js';
 import type { ClusterMetadata as _runnel_v1_ClusterMetadata, ClusterMetadata__Output as _runnel_v1_ClusterMetadata__Output } from '../../runnel/v1/ClusterMetadata.js';
+import type { ControlledShutdownRequest as _runnel_v1_ControlledShutdownRequest, ControlledShutdownRequest__Output as _runnel_v1_ControlledShutdownRequest__Output } from '../../runnel/v1/ControlledShutdownRequest.js';
+import type { ControlledShutdownResponse as _runnel_v1_ControlledShutdownResponse, ControlledShutdownResponse__Output as _runnel_v1_ControlledShutdownResponse__Output } from '../../runnel/v1/ControlledShutdownResponse.js';
 import type { CreateTopicRequest as _runnel_v1_CreateTopicRequest, CreateTopicRequest__Output as _runnel_v1_CreateTopicRequest__Output } from '../../runnel/v1/CreateTopicRequest.js';
+import type { DeclineLeadershipRequest as _runnel_v1_DeclineLeadershipRequest, DeclineLeadershipRequest__Output as _runnel_v1_DeclineLeadershipRequest__Output } from '../../runnel/v1/DeclineLeadershipRequest.js';
+import type { DeclineLeadershipResponse as _runnel_v1_DeclineLeadershipResponse, DeclineLeadershipResponse__Output as _runnel_v1_DeclineLeadershipResponse__Output } from '../../runnel/v1/DeclineLeadershipResponse.js';
 import type { DeleteTopicRequest as _runnel_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _runnel_v1_DeleteTopicRequest__Output } from '../../runnel/v1/DeleteTopicRequest.js';
 import type { DeleteTopicResponse as _runnel_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _runnel_v1_DeleteTopicResponse__Output } from '../../runnel/v1/DeleteTopicResponse.js';
 import type { DescribeClusterRequest as _runnel_v1_DescribeClusterRequest, DescribeClusterRequest__Output as _runnel_v1_DescribeClusterRequest__Output } from '../../runnel/v1/DescribeClusterRequest.js';
@@ -19,6 +23,23 @@ import type { TopicInfo as _runnel_v1_TopicInfo, TopicInfo__Output as _runnel_v1
 import type { WatchMetadataRequest as _runnel_v1_WatchMetadataRequest, WatchMetadataRequest__Output as _runnel_v1_WatchMetadataRequest__Output } from '../../runnel/v1/WatchMetadataRequest.js';
 
 export interface CoordinatorClient extends grpc.Client {
+  /**
+   * Internal, broker -> coordinator, on SIGTERM: move every leadership of this broker to another
+   * in-sync replica. Call until `leaderships_remaining` is 0 (or a deadline passes), then stop.
+   */
+  ControlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  ControlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  ControlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  ControlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Internal, broker -> coordinator, on SIGTERM: move every leadership of this broker to another
+   * in-sync replica. Call until `leaderships_remaining` is 0 (or a deadline passes), then stop.
+   */
+  controlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  controlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  controlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  controlledShutdown(argument: _runnel_v1_ControlledShutdownRequest, callback: grpc.requestCallback<_runnel_v1_ControlledShutdownResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Create a topic. Fails with ALREADY_EXISTS if the name is taken, INVALID_ARGUMENT for bad
    * names, partition counts, replication factors or configs, and FAILED_PRECONDITION /
@@ -37,6 +58,23 @@ export interface CoordinatorClient extends grpc.Client {
   createTopic(argument: _runnel_v1_CreateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_runnel_v1_TopicInfo__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _runnel_v1_CreateTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_TopicInfo__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _runnel_v1_CreateTopicRequest, callback: grpc.requestCallback<_runnel_v1_TopicInfo__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Internal, broker -> coordinator: the broker was told to lead an epoch it cannot lead (it
+   * promised that epoch before a restart, so it cannot vouch for its unsynced writes); elect again.
+   */
+  DeclineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  DeclineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  DeclineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  DeclineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Internal, broker -> coordinator: the broker was told to lead an epoch it cannot lead (it
+   * promised that epoch before a restart, so it cannot vouch for its unsynced writes); elect again.
+   */
+  declineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  declineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  declineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
+  declineLeadership(argument: _runnel_v1_DeclineLeadershipRequest, callback: grpc.requestCallback<_runnel_v1_DeclineLeadershipResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Delete a topic and, on the brokers, its data.
@@ -145,11 +183,23 @@ export interface CoordinatorClient extends grpc.Client {
 
 export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Internal, broker -> coordinator, on SIGTERM: move every leadership of this broker to another
+   * in-sync replica. Call until `leaderships_remaining` is 0 (or a deadline passes), then stop.
+   */
+  ControlledShutdown: grpc.handleUnaryCall<_runnel_v1_ControlledShutdownRequest__Output, _runnel_v1_ControlledShutdownResponse>;
+  
+  /**
    * Create a topic. Fails with ALREADY_EXISTS if the name is taken, INVALID_ARGUMENT for bad
    * names, partition counts, replication factors or configs, and FAILED_PRECONDITION /
    * UNAVAILABLE when not enough live brokers exist.
    */
   CreateTopic: grpc.handleUnaryCall<_runnel_v1_CreateTopicRequest__Output, _runnel_v1_TopicInfo>;
+  
+  /**
+   * Internal, broker -> coordinator: the broker was told to lead an epoch it cannot lead (it
+   * promised that epoch before a restart, so it cannot vouch for its unsynced writes); elect again.
+   */
+  DeclineLeadership: grpc.handleUnaryCall<_runnel_v1_DeclineLeadershipRequest__Output, _runnel_v1_DeclineLeadershipResponse>;
   
   /**
    * Delete a topic and, on the brokers, its data.
@@ -192,7 +242,9 @@ export interface CoordinatorHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface CoordinatorDefinition extends grpc.ServiceDefinition {
+  ControlledShutdown: MethodDefinition<_runnel_v1_ControlledShutdownRequest, _runnel_v1_ControlledShutdownResponse, _runnel_v1_ControlledShutdownRequest__Output, _runnel_v1_ControlledShutdownResponse__Output>
   CreateTopic: MethodDefinition<_runnel_v1_CreateTopicRequest, _runnel_v1_TopicInfo, _runnel_v1_CreateTopicRequest__Output, _runnel_v1_TopicInfo__Output>
+  DeclineLeadership: MethodDefinition<_runnel_v1_DeclineLeadershipRequest, _runnel_v1_DeclineLeadershipResponse, _runnel_v1_DeclineLeadershipRequest__Output, _runnel_v1_DeclineLeadershipResponse__Output>
   DeleteTopic: MethodDefinition<_runnel_v1_DeleteTopicRequest, _runnel_v1_DeleteTopicResponse, _runnel_v1_DeleteTopicRequest__Output, _runnel_v1_DeleteTopicResponse__Output>
   DescribeCluster: MethodDefinition<_runnel_v1_DescribeClusterRequest, _runnel_v1_ClusterMetadata, _runnel_v1_DescribeClusterRequest__Output, _runnel_v1_ClusterMetadata__Output>
   DescribeTopic: MethodDefinition<_runnel_v1_DescribeTopicRequest, _runnel_v1_TopicInfo, _runnel_v1_DescribeTopicRequest__Output, _runnel_v1_TopicInfo__Output>

@@ -28,6 +28,11 @@ export interface PartitionInfo {
    * ONLINE or OFFLINE.
    */
   'state'?: (_runnel_v1_PartitionState);
+  /**
+   * Replicas whose log matches the leader's, as last reported by the leader (leader included).
+   * Empty when unknown.
+   */
+  'inSyncReplicas'?: (number)[];
 }
 
 /**
@@ -55,4 +60,9 @@ export interface PartitionInfo__Output {
    * ONLINE or OFFLINE.
    */
   'state': (_runnel_v1_PartitionState__Output);
+  /**
+   * Replicas whose log matches the leader's, as last reported by the leader (leader included).
+   * Empty when unknown.
+   */
+  'inSyncReplicas': (number)[];
 }

@@ -27,6 +27,12 @@ export interface TopicConfig {
    * Default DELETE.
    */
   'cleanupPolicy'?: (_runnel_v1_CleanupPolicy);
+  /**
+   * LOSSY. When no majority of a partition's replicas can be reached, elect the most up-to-date
+   * reachable replica anyway instead of leaving the partition offline. Acknowledged writes that
+   * only the unreachable replicas held are lost. Default false.
+   */
+  'uncleanLeaderElection'?: (boolean);
 }
 
 /**
@@ -52,4 +58,10 @@ export interface TopicConfig__Output {
    * Default DELETE.
    */
   'cleanupPolicy': (_runnel_v1_CleanupPolicy__Output);
+  /**
+   * LOSSY. When no majority of a partition's replicas can be reached, elect the most up-to-date
+   * reachable replica anyway instead of leaving the partition offline. Acknowledged writes that
+   * only the unreachable replicas held are lost. Default false.
+   */
+  'uncleanLeaderElection': (boolean);
 }
