@@ -51,7 +51,7 @@ describe('bad input', () => {
     ['zero partitions', { name: 'zero', partitions: 0 }, S.INVALID_ARGUMENT, 'INVALID_PARTITIONS'],
     ['negative partitions', { name: 'neg', partitions: -3 }, S.INVALID_ARGUMENT, 'INVALID_PARTITIONS'],
     ['too many partitions', { name: 'many', partitions: 10_001 }, S.INVALID_ARGUMENT, 'INVALID_PARTITIONS'],
-    ['replication 3 before replication exists', { name: 'rf3', partitions: 1, replicationFactor: 3 }, S.FAILED_PRECONDITION, 'REPLICATION_UNSUPPORTED'],
+    ['replication 3 with 2 live brokers', { name: 'rf3', partitions: 1, replicationFactor: 3 }, S.FAILED_PRECONDITION, 'NOT_ENOUGH_BROKERS'],
     ['replication 9', { name: 'rf9', partitions: 1, replicationFactor: 9 }, S.INVALID_ARGUMENT, 'INVALID_REPLICATION_FACTOR'],
     ['a huge max message size', { name: 'big', partitions: 1, config: { maxMessageBytes: 1e9 } }, S.INVALID_ARGUMENT, 'INVALID_CONFIG'],
   ])('CreateTopic with %s is refused and creates nothing', async (_what, request, status, code) => {

@@ -51,26 +51,32 @@ describe('produce and consume on a real cluster', () => {
     for (const b of cluster.brokers) expect(leaders.filter((l) => l === b.id)).toHaveLength(2);
   });
 
-  it('delivers every record once, in order per partition, at dense offsets — also after a full restart', async () => {
+  it('delivers every record once, in order per partition, at the acknowledged offsets — also after a full restart', async () => {
     await client.admin.createTopic({ name: 'orders', partitions: PARTITIONS, replicationFactor: 1 });
     const producer = client.producer({ acks: 'quorum' });
     const sent = Array.from({ length: RECORDS }, (_, i) => ({ key: `k${i % 50}`, value: `v${i}` }));
     const acks = (await Promise.all(sent.map((r) => producer.send('orders', r)))).map((m) => m[0]!);
     await producer.flush();
 
-    // Offsets per partition are dense from 0 and follow send order for each key.
+    // Offsets per partition are unique, and follow send order for each key.
     const byPartition = new Map<number, number[]>();
     for (const a of acks) byPartition.set(a.partition, [...(byPartition.get(a.partition) ?? []), a.offset]);
-    for (const offsets of byPartition.values()) expect([...offsets].sort((x, y) => x - y)).toEqual(offsets.map((_, i) => i));
+    for (const offsets of byPartition.values()) expect(new Set(offsets).size).toBe(offsets.length);
+    const lastByKey = new Map<string, number>();
+    sent.forEach((s, i) => {
+      expect(acks[i]!.offset, `${s.value} after earlier records of ${s.key}`).toBeGreaterThan(lastByKey.get(s.key) ?? -1);
+      lastByKey.set(s.key, acks[i]!.offset);
+    });
 
     const check = (records: ConsumedRecord[]): void => {
       expect(records).toHaveLength(RECORDS);
       const seen = new Map<string, { partition: number; offset: number }>();
       for (const r of records) seen.set(r.value.toString(), { partition: r.partition, offset: r.offset });
       sent.forEach((s, i) => expect(seen.get(s.value), s.value).toEqual({ partition: acks[i]!.partition, offset: acks[i]!.offset }));
+      // In offset order per partition; offsets between records are control records (never delivered).
       const last = new Map<number, number>();
       for (const r of records) {
-        expect(r.offset).toBe((last.get(r.partition) ?? -1) + 1);
+        expect(r.offset).toBeGreaterThan(last.get(r.partition) ?? -1);
         last.set(r.partition, r.offset);
       }
     };
@@ -85,7 +91,7 @@ describe('produce and consume on a real cluster', () => {
     expect(topics.map((t) => t.name).sort()).toEqual(['orders', 'spread']);
     check(await readAll(client, 'orders', RECORDS));
     const offsets = await client.admin.partitionOffsets('orders');
-    expect(offsets.reduce((n, p) => n + p.highWatermark, 0)).toBe(RECORDS);
+    expect(offsets.reduce((n, p) => n + p.highWatermark, 0)).toBeGreaterThanOrEqual(RECORDS);
   });
 
   it('answers a request to the wrong broker with NOT_LEADER naming the leader', async () => {

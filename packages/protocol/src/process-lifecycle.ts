@@ -16,8 +16,11 @@ export function announceReady(log: Logger, message: Omit<ReadyMessage, 'type' | 
   if (process.send !== undefined && process.connected) process.send(full);
 }
 
-/** Bound on a clean stop; past it the process exits 1 so a supervisor is never left waiting. */
-export const SHUTDOWN_MS_MAX = 10_000;
+/**
+ * Bound on a clean stop (a broker's controlled shutdown moves its leaderships first, bounded at 8 s);
+ * past it the process exits 1 so a supervisor is never left waiting.
+ */
+export const SHUTDOWN_MS_MAX = 15_000;
 
 /**
  * Runs `stop` once on SIGINT or SIGTERM (a second signal forces exit 1), then exits 0; exits 1 if

@@ -8,9 +8,9 @@ export const READY_TIMEOUT_MS_DEFAULT = 30_000;
 
 /**
  * How long a SIGTERM'd process may take to exit before it is SIGKILLed. Processes bound their own
- * clean stop at 10 s (SHUTDOWN_MS_MAX in @runnel/protocol); this leaves a margin over that.
+ * clean stop at 15 s (SHUTDOWN_MS_MAX in @runnel/protocol); this leaves a margin over that.
  */
-export const STOP_WAIT_MS_MAX = 15_000;
+export const STOP_WAIT_MS_MAX = 20_000;
 
 /** How long to wait for a SIGKILLed process to be reaped. */
 export const KILL_WAIT_MS_MAX = 5_000;

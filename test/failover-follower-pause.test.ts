@@ -1,0 +1,73 @@
+// Replication factor 3, QUORUM acks, real processes: a follower's kill -9 and restart, and a leader
+// paused (SIGSTOP) past the session timeout then resumed (SIGCONT) - fenced, it truncates what was
+// not committed, and nothing acknowledged is lost.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunnelClient } from '@runnel/client';
+import { waitFor } from '@runnel/testkit';
+import type { Cluster } from '@runnel/testkit';
+import { SESSION_TIMEOUT_MS, checkReplicasOnDisk, partitionInfo, startReplicatedCluster, waitFullyInSync } from './support/replicated-cluster.js';
+import { ProduceWorkload } from './support/workload.js';
+
+describe('follower and paused-leader failures', () => {
+  let cluster: Cluster | undefined;
+  let client: RunnelClient | undefined;
+
+  afterEach(async () => {
+    await client?.close();
+    await cluster?.stopAll({ removeData: true });
+    cluster = undefined;
+    client = undefined;
+  });
+
+  it('kill -9 of a follower: the high watermark keeps moving; restarted, it catches up', async () => {
+    ({ cluster, client } = await startReplicatedCluster());
+    const topic = await client.admin.createTopic({ name: 'kill-follower', partitions: 1, replicationFactor: 3 });
+    await waitFullyInSync(client, 'kill-follower');
+    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
+    const load = new ProduceWorkload(producer, 'kill-follower', 4, 0);
+    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+
+    const p = await partitionInfo(client, 'kill-follower', 0);
+    const follower = p.replicas.find((b) => b !== p.leader)!;
+    await cluster.kill(follower);
+    const killedAt = Date.now();
+    const hwAtKill = (await client.admin.partitionOffsets('kill-follower'))[0]!.highWatermark;
+    await waitFor(() => load.ackedSince(killedAt) >= 1000, { timeoutMs: 30_000, description: 'acks while the follower is down' });
+    const hwWhileDown = (await client.admin.partitionOffsets('kill-follower'))[0]!.highWatermark;
+    expect(hwWhileDown).toBeGreaterThan(hwAtKill + 500);
+    expect((await partitionInfo(client, 'kill-follower', 0)).leader).toBe(p.leader);
+
+    await cluster.restart(follower);
+    await waitFullyInSync(client, 'kill-follower');
+    await load.stop();
+    await producer.close();
+    expect(load.failures).toEqual([]);
+    expect(await checkReplicasOnDisk(cluster, topic.topicId, 0, p.replicas, load.ackedOffsets(0))).toEqual([]);
+  });
+
+  it('a leader paused past the session timeout is replaced and fenced, then rejoins without losing anything acknowledged', async () => {
+    ({ cluster, client } = await startReplicatedCluster());
+    const topic = await client.admin.createTopic({ name: 'pause-leader', partitions: 1, replicationFactor: 3 });
+    await waitFullyInSync(client, 'pause-leader');
+    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
+    const load = new ProduceWorkload(producer, 'pause-leader', 4, 0);
+    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+
+    const before = await partitionInfo(client, 'pause-leader', 0);
+    await cluster.pause(before.leader);
+    const pausedAt = Date.now();
+    await waitFor(async () => (await partitionInfo(client!, 'pause-leader', 0)).leader !== before.leader, {
+      timeoutMs: SESSION_TIMEOUT_MS * 10,
+      description: 'a new leader while the old one is paused',
+    });
+    await waitFor(() => load.ackedSince(pausedAt) >= 300, { timeoutMs: 30_000, description: 'acks on the new leader' });
+    const during = await partitionInfo(client, 'pause-leader', 0);
+    expect(during.leaderEpoch).toBeGreaterThan(before.leaderEpoch);
+
+    await cluster.resume(before.leader);
+    await waitFullyInSync(client, 'pause-leader');
+    await load.stop();
+    await producer.close();
+    expect(await checkReplicasOnDisk(cluster, topic.topicId, 0, before.replicas, load.ackedOffsets(0))).toEqual([]);
+  });
+});

@@ -1,0 +1,52 @@
+// Rolling restart of every broker under QUORUM load, with controlled shutdown (SIGTERM): leaderships
+// move before each broker stops, so no produce fails; preferred leaders come back afterwards.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunnelClient } from '@runnel/client';
+import { waitFor } from '@runnel/testkit';
+import type { Cluster } from '@runnel/testkit';
+import { checkReplicasOnDisk, startReplicatedCluster, waitFullyInSync } from './support/replicated-cluster.js';
+import { ProduceWorkload } from './support/workload.js';
+
+describe('rolling restart', () => {
+  let cluster: Cluster | undefined;
+  let client: RunnelClient | undefined;
+
+  afterEach(async () => {
+    await client?.close();
+    await cluster?.stopAll({ removeData: true });
+    cluster = undefined;
+    client = undefined;
+  });
+
+  it('restarts every broker one by one under QUORUM load with zero failed produces', async () => {
+    ({ cluster, client } = await startReplicatedCluster());
+    const topic = await client.admin.createTopic({ name: 'rolling', partitions: 3, replicationFactor: 3 });
+    await waitFullyInSync(client, 'rolling');
+    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
+    const load = new ProduceWorkload(producer, 'rolling', 6);
+    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+
+    for (const broker of cluster.brokers.map((b) => b.id)) {
+      const ackedBefore = load.acked.size;
+      await cluster.stop(broker); // SIGTERM: controlled shutdown first; rejects on a non-zero exit
+      await cluster.restart(broker);
+      await waitFullyInSync(client, 'rolling');
+      await waitFor(() => load.acked.size >= ackedBefore + 300, { timeoutMs: 30_000, description: `progress after restarting broker ${broker}` });
+    }
+    await waitFor(
+      async () => (await client!.admin.describeTopic('rolling')).partitions.every((p) => p.leader === p.replicas[0]),
+      { timeoutMs: 30_000, description: 'preferred leaders back' },
+    );
+    await load.stop();
+    await producer.close();
+    expect(load.failures).toEqual([]);
+
+    const info = await client.admin.describeTopic('rolling');
+    await client.close();
+    client = undefined;
+    for (const p of info.partitions) {
+      // checkReplicasOnDisk stops the cluster first; later calls find it stopped already.
+      expect(await checkReplicasOnDisk(cluster, topic.topicId, p.partition, p.replicas, load.ackedOffsets(p.partition))).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,54 @@
+// Shared setup of the replication tests: a 3-broker cluster with short timeouts, a client whose
+// retries outlast a failover, and helpers to wait on partition state.
+import { RunnelClient } from '@runnel/client';
+import { startCluster, waitFor } from '@runnel/testkit';
+import type { Cluster } from '@runnel/testkit';
+import type { TopicInfo__Output } from '@runnel/protocol';
+import { compareReplicas, readReplicaLog } from './replica-log.js';
+
+export const SESSION_TIMEOUT_MS = 1000;
+
+export async function startReplicatedCluster(): Promise<{ cluster: Cluster; client: RunnelClient }> {
+  const cluster = await startCluster({
+    brokers: 3,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: 200,
+    fsync: 'always',
+    env: { RUNNEL_PREFERRED_LEADER_CHECK_INTERVAL_MS: '1000' },
+  });
+  const client = new RunnelClient({
+    bootstrap: cluster.bootstrap,
+    requestTimeoutMs: 3000,
+    retry: { retriesMax: 40, initialBackoffMs: 50, backoffMsMax: 500 },
+  });
+  return { cluster, client };
+}
+
+export async function partitionInfo(client: RunnelClient, topic: string, partition: number): Promise<TopicInfo__Output['partitions'][number]> {
+  const info = await client.admin.describeTopic(topic);
+  const p = info.partitions.find((x) => x.partition === partition);
+  if (p === undefined) throw new Error(`no partition ${partition} in ${topic}`);
+  return p;
+}
+
+/** Waits until every partition of `topic` is online with all its replicas in sync. */
+export async function waitFullyInSync(client: RunnelClient, topic: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const info = await client.admin.describeTopic(topic);
+      return info.partitions.every((p) => p.leader >= 0 && p.inSyncReplicas.length === p.replicas.length);
+    },
+    { timeoutMs, intervalMs: 100, description: `${topic} fully in sync` },
+  );
+}
+
+/**
+ * Stops the cluster (keeping data), reads every replica's log from disk and checks that replicas
+ * agree below the committed end and that each acknowledged value is on every replica.
+ */
+export async function checkReplicasOnDisk(cluster: Cluster, topicId: string, partition: number, replicas: readonly number[], acked: ReadonlyMap<string, number>): Promise<string[]> {
+  await cluster.stopAll({ removeData: false });
+  const logs = await Promise.all(replicas.map((b) => readReplicaLog(cluster.dataDir, b, topicId, partition)));
+  const committedEnd = Math.max(...logs.map((l) => l.highWatermark));
+  return compareReplicas(logs, committedEnd, acked, replicas.length);
+}
