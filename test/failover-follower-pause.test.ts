@@ -1,26 +1,16 @@
 // Replication factor 3, QUORUM acks, real processes: a follower's kill -9 and restart, and a leader
 // paused (SIGSTOP) past the session timeout then resumed (SIGCONT) - fenced, it truncates what was
 // not committed, and nothing acknowledged is lost.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunnelClient } from '@runnel/client';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
-import type { Cluster } from '@runnel/testkit';
-import { SESSION_TIMEOUT_MS, checkReplicasOnDisk, partitionInfo, startReplicatedCluster, waitFullyInSync } from './support/replicated-cluster.js';
+import { SESSION_TIMEOUT_MS, checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
 import { ProduceWorkload } from './support/workload.js';
 
 describe('follower and paused-leader failures', () => {
-  let cluster: Cluster | undefined;
-  let client: RunnelClient | undefined;
-
-  afterEach(async () => {
-    await client?.close();
-    await cluster?.stopAll({ removeData: true });
-    cluster = undefined;
-    client = undefined;
-  });
+  const fixture = replicatedClusterFixture();
 
   it('kill -9 of a follower: the high watermark keeps moving; restarted, it catches up', async () => {
-    ({ cluster, client } = await startReplicatedCluster());
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'kill-follower', partitions: 1, replicationFactor: 3 });
     await waitFullyInSync(client, 'kill-follower');
     const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
@@ -46,7 +36,7 @@ describe('follower and paused-leader failures', () => {
   });
 
   it('a leader paused past the session timeout is replaced and fenced, then rejoins without losing anything acknowledged', async () => {
-    ({ cluster, client } = await startReplicatedCluster());
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'pause-leader', partitions: 1, replicationFactor: 3 });
     await waitFullyInSync(client, 'pause-leader');
     const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
@@ -56,7 +46,7 @@ describe('follower and paused-leader failures', () => {
     const before = await partitionInfo(client, 'pause-leader', 0);
     await cluster.pause(before.leader);
     const pausedAt = Date.now();
-    await waitFor(async () => (await partitionInfo(client!, 'pause-leader', 0)).leader !== before.leader, {
+    await waitFor(async () => (await partitionInfo(client, 'pause-leader', 0)).leader !== before.leader, {
       timeoutMs: SESSION_TIMEOUT_MS * 10,
       description: 'a new leader while the old one is paused',
     });

@@ -1,26 +1,16 @@
 // Replication factor 3, QUORUM acks, real processes: kill -9 of the leader under load loses no
 // acknowledged record, and losing two of three replicas takes the partition offline until one returns.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunnelClient } from '@runnel/client';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
-import type { Cluster } from '@runnel/testkit';
 import { failure, rawBroker } from './grpc-raw.js';
-import { checkReplicasOnDisk, partitionInfo, startReplicatedCluster, waitFullyInSync } from './support/replicated-cluster.js';
+import { checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
 import { ProduceWorkload } from './support/workload.js';
 
 describe('leader failure', () => {
-  let cluster: Cluster | undefined;
-  let client: RunnelClient | undefined;
-
-  afterEach(async () => {
-    await client?.close();
-    await cluster?.stopAll({ removeData: true });
-    cluster = undefined;
-    client = undefined;
-  });
+  const fixture = replicatedClusterFixture();
 
   it('kill -9 of the leader under QUORUM load: every acknowledged record survives, on every replica, at its offset', async () => {
-    ({ cluster, client } = await startReplicatedCluster());
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'kill-leader', partitions: 1, replicationFactor: 3 });
     await waitFullyInSync(client, 'kill-leader');
     const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
@@ -61,7 +51,7 @@ describe('leader failure', () => {
   });
 
   it('losing two of three replicas takes the partition offline with a clear error; one returning brings it back without loss', async () => {
-    ({ cluster, client } = await startReplicatedCluster());
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'two-down', partitions: 1, replicationFactor: 3 });
     await waitFullyInSync(client, 'two-down');
     const producer = client.producer({ acks: 'quorum' });
@@ -73,7 +63,7 @@ describe('leader failure', () => {
     const survivor = p.replicas.find((b) => b !== p.leader && b !== follower)!;
     await cluster.kill(p.leader);
     await cluster.kill(follower);
-    await waitFor(async () => (await partitionInfo(client!, 'two-down', 0)).state === 'PARTITION_STATE_OFFLINE', { timeoutMs: 20_000, description: 'partition offline' });
+    await waitFor(async () => (await partitionInfo(client, 'two-down', 0)).state === 'PARTITION_STATE_OFFLINE', { timeoutMs: 20_000, description: 'partition offline' });
     const offline = await partitionInfo(client, 'two-down', 0);
     expect(offline.leader).toBe(-1);
 
@@ -88,7 +78,7 @@ describe('leader failure', () => {
     }
 
     await cluster.restart(p.leader);
-    await waitFor(async () => (await partitionInfo(client!, 'two-down', 0)).leader >= 0, { timeoutMs: 30_000, description: 'partition back online' });
+    await waitFor(async () => (await partitionInfo(client, 'two-down', 0)).leader >= 0, { timeoutMs: 30_000, description: 'partition back online' });
     const more = await producer.send('two-down', { value: 'after', partition: 0 });
     expect(more[0]!.offset).toBeGreaterThan(Math.max(...acked.values()));
     acked.set('after', more[0]!.offset);

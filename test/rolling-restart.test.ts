@@ -1,25 +1,15 @@
 // Rolling restart of every broker under QUORUM load, with controlled shutdown (SIGTERM): leaderships
 // move before each broker stops, so no produce fails; preferred leaders come back afterwards.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunnelClient } from '@runnel/client';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
-import type { Cluster } from '@runnel/testkit';
-import { checkReplicasOnDisk, startReplicatedCluster, waitFullyInSync } from './support/replicated-cluster.js';
+import { checkReplicasOnDisk, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
 import { ProduceWorkload } from './support/workload.js';
 
 describe('rolling restart', () => {
-  let cluster: Cluster | undefined;
-  let client: RunnelClient | undefined;
-
-  afterEach(async () => {
-    await client?.close();
-    await cluster?.stopAll({ removeData: true });
-    cluster = undefined;
-    client = undefined;
-  });
+  const fixture = replicatedClusterFixture();
 
   it('restarts every broker one by one under QUORUM load with zero failed produces', async () => {
-    ({ cluster, client } = await startReplicatedCluster());
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'rolling', partitions: 3, replicationFactor: 3 });
     await waitFullyInSync(client, 'rolling');
     const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
@@ -34,7 +24,7 @@ describe('rolling restart', () => {
       await waitFor(() => load.acked.size >= ackedBefore + 300, { timeoutMs: 30_000, description: `progress after restarting broker ${broker}` });
     }
     await waitFor(
-      async () => (await client!.admin.describeTopic('rolling')).partitions.every((p) => p.leader === p.replicas[0]),
+      async () => (await client.admin.describeTopic('rolling')).partitions.every((p) => p.leader === p.replicas[0]),
       { timeoutMs: 30_000, description: 'preferred leaders back' },
     );
     await load.stop();
@@ -42,8 +32,6 @@ describe('rolling restart', () => {
     expect(load.failures).toEqual([]);
 
     const info = await client.admin.describeTopic('rolling');
-    await client.close();
-    client = undefined;
     for (const p of info.partitions) {
       // checkReplicasOnDisk stops the cluster first; later calls find it stopped already.
       expect(await checkReplicasOnDisk(cluster, topic.topicId, p.partition, p.replicas, load.ackedOffsets(p.partition))).toEqual([]);

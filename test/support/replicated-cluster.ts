@@ -1,5 +1,6 @@
 // Shared setup of the replication tests: a 3-broker cluster with short timeouts, a client whose
 // retries outlast a failover, and helpers to wait on partition state.
+import { afterEach } from 'vitest';
 import { RunnelClient } from '@runnel/client';
 import { startCluster, waitFor } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
@@ -22,6 +23,25 @@ export async function startReplicatedCluster(): Promise<{ cluster: Cluster; clie
     retry: { retriesMax: 40, initialBackoffMs: 50, backoffMsMax: 500 },
   });
   return { cluster, client };
+}
+
+/**
+ * For a describe block: `start()` gives a fresh replicated cluster and client, stopped (data removed)
+ * after each test.
+ */
+export function replicatedClusterFixture(): { start(): Promise<{ cluster: Cluster; client: RunnelClient }> } {
+  let current: { cluster: Cluster; client: RunnelClient } | undefined;
+  afterEach(async () => {
+    await current?.client.close();
+    await current?.cluster.stopAll({ removeData: true });
+    current = undefined;
+  });
+  return {
+    async start() {
+      current = await startReplicatedCluster();
+      return current;
+    },
+  };
 }
 
 export async function partitionInfo(client: RunnelClient, topic: string, partition: number): Promise<TopicInfo__Output['partitions'][number]> {
