@@ -1,9 +1,11 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { brokerServerDefinition, startGrpcServer } from '@runnel/protocol';
+import { brokerServerDefinition, runnelGrpc, startGrpcServer } from '@runnel/protocol';
 import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { Store } from '@runnel/storage';
 import type { BrokerConfig } from './config.js';
-import { SHUTDOWN_GRACE_MS, SHUTDOWN_PRODUCE_DRAIN_MS } from './constants.js';
+import { REPLICA_TICK_MS, SHUTDOWN_BUDGET_MS, SHUTDOWN_GRACE_MS, SHUTDOWN_PRODUCE_DRAIN_MS } from './constants.js';
+import { controlledShutdown } from './controlled-shutdown.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { fetchHandler } from './fetch-handler.js';
 import { listOffsetsHandler } from './list-offsets-handler.js';
@@ -13,6 +15,9 @@ import { PartitionRegistry } from './partition-registry.js';
 import type { BrokerStore } from './partition-registry.js';
 import { ProduceService, produceHandler } from './produce-handler.js';
 import { produceStreamHandler } from './produce-stream-handler.js';
+import { replicationImplementation } from './replication-service.js';
+import { ReplicationTransport } from './replication-transport.js';
+import type { ReplicationFaults } from './replication-transport.js';
 import { RetentionLoop } from './retention-loop.js';
 import { subscribeHandler } from './subscribe-handler.js';
 
@@ -22,7 +27,11 @@ export interface RunningBroker {
   readonly address: string;
   /** Port actually bound. */
   readonly port: number;
-  /** Stops serving, ends subscriptions (SHUTTING_DOWN), lets in-flight produces finish (bounded), closes streams and the store. Idempotent. */
+  /**
+   * Controlled shutdown first (asks the coordinator to move leaderships away while still serving,
+   * bounded), then stops serving, ends subscriptions (SHUTTING_DOWN), lets in-flight produces
+   * finish (bounded), closes streams and the store. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -31,6 +40,8 @@ export interface StartBrokerOptions {
   readonly nowMs?: () => number;
   /** Aborting it while the broker is still registering closes what was opened and rejects. */
   readonly signal?: AbortSignal;
+  /** Tests: peers whose replication messages this broker drops, both ways. */
+  readonly replicationFaults?: ReplicationFaults;
 }
 
 /**
@@ -45,7 +56,18 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   const nowMs = options.nowMs ?? Date.now;
   const store: BrokerStore = await Store.open(config.dataDir, { fsync: config.fsync, logger: rootLogger });
   const metadata = new MetadataView();
-  const registry = new PartitionRegistry({ nodeId: config.id, store, metadata, logger, nowMs });
+  // Late-bound: the transport and the link need the registry, and the registry sends through them.
+  let link: CoordinatorLink | undefined;
+  const transport: ReplicationTransport = new ReplicationTransport({
+    nodeId: config.id, metadata, logger: rootLogger.child({ component: 'replication' }),
+    deliver: (_from, input) => registry.deliver(input.topicId, input.partition, input.msg),
+    ...(options.replicationFaults !== undefined ? { faults: options.replicationFaults } : {}),
+  });
+  const registry: PartitionRegistry = new PartitionRegistry({
+    nodeId: config.id, store, metadata, logger, nowMs,
+    send: (to, topicId, partition, msg) => transport.send(to, topicId, partition, msg),
+    onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
+  });
   const produce = new ProduceService(registry, nowMs);
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -62,8 +84,14 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
           GetMetadata: getMetadataHandler(metadata),
         },
       },
+      {
+        name: 'runnel.v1.Replication',
+        definition: runnelGrpc().runnel.v1.Replication.service as unknown as grpc.ServiceDefinition,
+        implementation: replicationImplementation(registry, transport, logger),
+      },
     ]);
   } catch (err) {
+    transport.close();
     await store.close();
     throw err;
   }
@@ -71,20 +99,30 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   const onMetadata = (snapshot: ClusterMetadata__Output): void => {
     registry.offer(snapshot).catch((err: unknown) => logger.error({ err }, 'applying metadata failed'));
   };
-  const link = new CoordinatorLink({
+  const coordinator = new CoordinatorLink({
     coordinatorAddress: config.coordinator, brokerId: config.id, advertisedAddress: address, rack: config.rack, logger, onMetadata,
+    leaderStatuses: () => registry.leaderStatuses(),
   });
-  const retention = new RetentionLoop(config.retentionCheckIntervalMs, () => registry.all(), logger, nowMs);
+  link = coordinator;
+  const retention = new RetentionLoop(config.retentionCheckIntervalMs, () => registry.hosted(), logger, nowMs);
+  // One broker-wide replica clock: every hosted replica ticks every REPLICA_TICK_MS.
+  const ticker = setInterval(() => registry.tick(), REPLICA_TICK_MS);
+  let started = false;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      const closeStartMs = Date.now();
+      if (started) await controlledShutdown(coordinator, logger, () => registry.all().length);
       server.setServing(false);
       registry.beginClose();
       registry.endReaders();
-      await registry.finishClose(SHUTDOWN_PRODUCE_DRAIN_MS);
+      const drainMs = Math.max(1_000, Math.min(SHUTDOWN_PRODUCE_DRAIN_MS, SHUTDOWN_BUDGET_MS - (Date.now() - closeStartMs)));
+      await registry.finishClose(drainMs);
+      clearInterval(ticker);
+      transport.close();
       await server.shutdown(SHUTDOWN_GRACE_MS);
-      link.close();
+      coordinator.close();
       await retention.close();
       await store.close();
       logger.info('broker closed');
@@ -92,12 +130,12 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     return closing;
   };
 
-  const onAbort = (): void => link.close();
+  const onAbort = (): void => coordinator.close();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    if (options.signal?.aborted === true) link.close();
+    if (options.signal?.aborted === true) coordinator.close();
     logger.info({ port: server.port, address, coordinator: config.coordinator }, 'broker listening; registering');
-    await link.start();
+    await coordinator.start();
     await registry.settled();
     await registry.warnOrphans();
   } catch (err) {
@@ -107,6 +145,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     options.signal?.removeEventListener('abort', onAbort);
   }
   retention.start();
+  started = true;
   server.setServing(true);
   return { address, port: server.port, close };
 }

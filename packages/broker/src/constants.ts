@@ -37,6 +37,14 @@ export const HEARTBEAT_INTERVAL_MS_DEFAULT = 500;
 
 /** close(): how long in-flight produces may take to finish before the server is shut down. */
 export const SHUTDOWN_PRODUCE_DRAIN_MS = 5_000;
+/**
+ * close(): controlled shutdown plus the produce drain stay within this, so a whole close (with the
+ * 1 s settle of stopped replicas, SHUTDOWN_GRACE_MS and the store close) fits in the 15 s a
+ * signalled process gets (SHUTDOWN_MS_MAX in @runnel/protocol).
+ */
+export const SHUTDOWN_BUDGET_MS = 12_000;
+/** close(): how long stopped replicas' last writes may take to land before the store closes. */
+export const SHUTDOWN_SETTLE_MS = 1_000;
 /** close(): how long open calls get after the in-flight produces finished before being cancelled. */
 export const SHUTDOWN_GRACE_MS = 1_000;
 
@@ -49,3 +57,42 @@ export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60_000;
 export const DEFAULT_LOG_LEVEL = 'info';
 /** Broker ids are 1..2^31-1. */
 export const BROKER_ID_MAX = 2_147_483_647;
+
+/**
+ * Replication: length of one replica tick. One broker-wide timer calls `tick()` on every hosted
+ * PartitionReplica this often, so the core's tick bounds (packages/replication constants.ts) mean:
+ * FETCH_KEEPALIVE_TICKS 10 = 100 ms, FOLLOWER_RETRANSMIT_TICKS 20 = 200 ms,
+ * FOLLOWER_LIVENESS_TICKS 50 = 500 ms, PRODUCE_TIMEOUT_TICKS_DEFAULT 100 = 1 s (the broker always
+ * passes the request's own timeout instead: `ticksForMs`).
+ */
+export const REPLICA_TICK_MS = 10;
+/** Replication: messages queued for one peer stream (beyond: dropped; the protocol re-sends). */
+export const REPLICATION_QUEUE_MESSAGES_MAX = 8_192;
+/** Replication: bytes queued for one peer stream (beyond: dropped; the protocol re-sends). */
+export const REPLICATION_QUEUE_BYTES_MAX = 64 * 1024 * 1024;
+/** Replication: messages per ReplicateFrame at most. */
+export const REPLICATION_FRAME_MESSAGES_MAX = 512;
+/** Replication: follower-to-leader stream reconnect backoff, exponential with jitter, between these. */
+export const REPLICATION_BACKOFF_MS_MIN = 50;
+export const REPLICATION_BACKOFF_MS_MAX = 2_000;
+/** PrepareEpoch: how long to wait for the promise to be durable when the call has no deadline. */
+export const PREPARE_EPOCH_TIMEOUT_MS_DEFAULT = 5_000;
+/** PrepareEpoch calls waiting on one partition at once; beyond: TOO_MANY_REQUESTS. */
+export const PREPARE_EPOCH_WAITERS_MAX = 16;
+/** A produce failed by lost leadership waits at most this long for metadata naming the new leader. */
+export const NOT_LEADER_HINT_WAIT_MS = 1_000;
+/** A replica stopped by a storage failure: how long its in-flight writes may take before it is rebuilt. */
+export const REPLICA_REBUILD_SETTLE_MS = 5_000;
+/** Heartbeats: a leader's partition statuses are re-sent at least this often even when unchanged. */
+export const PARTITION_STATUS_REFRESH_MS = 5_000;
+/** close(): how often ControlledShutdown is asked while leaderships remain. */
+export const CONTROLLED_SHUTDOWN_RETRY_MS = 200;
+/** close(): how long controlled shutdown may take before the broker stops anyway. */
+export const CONTROLLED_SHUTDOWN_MS_MAX = 8_000;
+/** Deadline of one ControlledShutdown / DeclineLeadership call. */
+export const COORDINATOR_NOTIFY_TIMEOUT_MS = 2_000;
+
+/** The request's ack wait in replica ticks (at least one). */
+export function ticksForMs(ms: number): number {
+  return Math.max(1, Math.ceil(ms / REPLICA_TICK_MS));
+}

@@ -3,11 +3,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GRPC_CHANNEL_OPTIONS, RunnelError, fromServiceError, runnelGrpc } from '@runnel/protocol';
 import type {
-  BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, RegisterBrokerResponse__Output,
+  BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, LeaderPartitionStatus, RegisterBrokerResponse__Output,
 } from '@runnel/protocol';
 import { Backoff } from './backoff.js';
 import {
-  COORDINATOR_BACKOFF_MS_MAX, COORDINATOR_BACKOFF_MS_MIN, COORDINATOR_CALL_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS_DEFAULT,
+  COORDINATOR_BACKOFF_MS_MAX, COORDINATOR_BACKOFF_MS_MIN, COORDINATOR_CALL_TIMEOUT_MS, COORDINATOR_NOTIFY_TIMEOUT_MS,
+  HEARTBEAT_INTERVAL_MS_DEFAULT, PARTITION_STATUS_REFRESH_MS,
 } from './constants.js';
 
 export interface CoordinatorLinkOptions {
@@ -20,6 +21,8 @@ export interface CoordinatorLinkOptions {
   readonly logger: Logger;
   /** Every metadata snapshot received (from registration and the watch), in arrival order. */
   readonly onMetadata: (snapshot: ClusterMetadata__Output) => void;
+  /** Statuses of the partitions this broker leads (sent with heartbeats when they change, else every 5 s). */
+  readonly leaderStatuses?: () => LeaderPartitionStatus[];
 }
 
 /**
@@ -28,6 +31,10 @@ export interface CoordinatorLinkOptions {
  * A heartbeat stream that fails (coordinator gone, UNKNOWN_BROKER after a coordinator restart)
  * leads to re-registration; a watch that fails is reopened; both with bounded exponential backoff,
  * retried until close(). While the coordinator is away the broker keeps serving what it has.
+ *
+ * Heartbeats carry `partitions` (LeaderPartitionStatus of every partition led here) when the list
+ * differs from the one last sent on this stream, and at least every PARTITION_STATUS_REFRESH_MS;
+ * a heartbeat with an empty list means "unchanged since the last report", not "leads nothing".
  */
 export class CoordinatorLink {
   readonly incarnation = randomUUID();
@@ -114,8 +121,19 @@ export class CoordinatorLink {
     if (this.closed) return;
     const call = this.client.Heartbeat();
     this.heartbeatCall = call;
+    let lastKey: string | undefined;
+    let lastFullMs = 0;
     const beat = (): void => {
-      call.write({ brokerId: this.options.brokerId, incarnation: this.incarnation });
+      const statuses = this.options.leaderStatuses?.() ?? [];
+      const key = JSON.stringify(statuses);
+      const nowMs = Date.now();
+      let partitions: LeaderPartitionStatus[] = [];
+      if (key !== lastKey || nowMs - lastFullMs >= PARTITION_STATUS_REFRESH_MS) {
+        partitions = statuses;
+        lastKey = key;
+        lastFullMs = nowMs;
+      }
+      call.write({ brokerId: this.options.brokerId, incarnation: this.incarnation, partitions });
     };
     let failed = false;
     let acked = false;
@@ -176,6 +194,40 @@ export class CoordinatorLink {
     };
     call.on('error', onFailure);
     call.on('end', () => onFailure(undefined));
+  }
+
+  /**
+   * Asks the coordinator to move this broker's leaderships away. Resolves with the leaderships
+   * still held, or 'unsupported' when the coordinator does not implement the call.
+   */
+  controlledShutdown(): Promise<number | 'unsupported'> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new RunnelError('SHUTTING_DOWN', 'coordinator link closed'));
+        return;
+      }
+      this.client.ControlledShutdown(
+        { brokerId: this.options.brokerId, incarnation: this.incarnation },
+        { deadline: new Date(Date.now() + COORDINATOR_NOTIFY_TIMEOUT_MS) },
+        (err, response) => {
+          if (err !== null && err.code === grpc.status.UNIMPLEMENTED) resolve('unsupported');
+          else if (err !== null || response === undefined) reject(fromServiceError(err ?? new Error('empty ControlledShutdown response')));
+          else resolve(response.leadershipsRemaining);
+        },
+      );
+    });
+  }
+
+  /** Tells the coordinator this broker declined to lead `epoch` of a partition (it elects again). Errors are logged. */
+  declineLeadership(topicId: string, partition: number, epoch: number): void {
+    if (this.closed) return;
+    this.client.DeclineLeadership(
+      { brokerId: this.options.brokerId, incarnation: this.incarnation, topicId, partition, epoch },
+      { deadline: new Date(Date.now() + COORDINATOR_NOTIFY_TIMEOUT_MS) },
+      (err) => {
+        if (err !== null) this.logger.warn({ code: fromServiceError(err).code, topicId, partition, epoch }, 'DeclineLeadership failed; the coordinator re-elects on its own timeout');
+      },
+    );
   }
 
   /** Cancels every stream and timer and closes the channel. */

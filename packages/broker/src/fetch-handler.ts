@@ -4,7 +4,7 @@ import { RunnelError, toGrpcStatus } from '@runnel/protocol';
 import type { FetchRequest__Output, RawBatchesResponse } from '@runnel/protocol';
 import { FETCH_BYTES_DEFAULT, FETCH_BYTES_MAX, FETCH_WAIT_MS_MAX } from './constants.js';
 import { selectDeliverable } from './deliverable-batches.js';
-import type { PartitionLeader } from './partition-leader.js';
+import type { ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
 import { checkOffsetInRange } from './start-position.js';
@@ -18,7 +18,7 @@ export function fetchBytes(requested: number): number {
  * Waits until the HW passes `offset`, `waitMs` passes, or `cancelled` fires. Rejects when the
  * partition stops being led here (NOT_LEADER, SHUTTING_DOWN, …). No polling: woken by the leader.
  */
-function waitForData(leader: PartitionLeader, offset: number, waitMs: number, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<void> {
+function waitForData(leader: ReplicaDriver, offset: number, waitMs: number, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let unlisten: (() => void) | undefined;
     const done = (error?: RunnelError): void => {

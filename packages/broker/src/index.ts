@@ -1,5 +1,6 @@
 export { startBroker } from './broker.js';
 export type { RunningBroker, StartBrokerOptions } from './broker.js';
+export type { ReplicationFaults } from './replication-transport.js';
 export { parseBrokerConfig, ConfigError, CONFIG_FLAGS, LOG_LEVELS } from './config.js';
 export type { BrokerConfig, LogLevel } from './config.js';
 export {

@@ -1,16 +1,21 @@
 import type { Logger } from 'pino';
 import { NotLeaderError, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT } from '@runnel/protocol';
 import type { ClusterMetadata__Output, PartitionInfo__Output, TopicInfo__Output } from '@runnel/protocol';
-import type { PartitionKey, PartitionLog } from '@runnel/storage';
+import type { LeaderPartitionStatus } from '@runnel/protocol';
+import type { ReplicaInput, ReplicaOutput } from '@runnel/replication';
+import type { MetaStore, PartitionKey, PartitionLog } from '@runnel/storage';
+import { NOT_LEADER_HINT_WAIT_MS, REPLICA_REBUILD_SETTLE_MS, SHUTDOWN_SETTLE_MS } from './constants.js';
 import type { MetadataView } from './metadata-view.js';
-import { PartitionLeader } from './partition-leader.js';
-import type { TopicSettings } from './partition-leader.js';
+import { decodePromise, promiseKey } from './replica-batches.js';
+import { ReplicaDriver } from './replica-driver.js';
+import type { TopicSettings } from './replica-driver.js';
 
 /** The part of the storage Store the broker uses. */
 export interface BrokerStore {
   partition(key: PartitionKey): Promise<PartitionLog> | PartitionLog;
   dropPartition(key: PartitionKey): Promise<void>;
   listPartitions(): Promise<PartitionKey[]>;
+  readonly meta: MetaStore;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,8 @@ export interface ResolvedPartition {
 }
 
 const keyOf = (topicId: string, partition: number): string => `${topicId}\u0000${partition}`;
+
+const DEFAULT_SETTINGS: TopicSettings = { retentionMs: -1, retentionBytes: -1, maxMessageBytes: TOPIC_MESSAGE_BYTES_DEFAULT };
 
 /** Topic settings from the coordinator's effective config (non-positive retention = unlimited). */
 export function topicSettings(topic: TopicInfo__Output): TopicSettings {
@@ -38,14 +45,22 @@ export interface PartitionRegistryOptions {
   readonly metadata: MetadataView;
   readonly logger: Logger;
   readonly nowMs: () => number;
+  /** Sends a replica's message to another broker. */
+  readonly send: (to: number, topicId: string, partition: number, msg: ReplicaOutput) => void;
+  /** A replica declined leadership of `epoch` (tell the coordinator). */
+  readonly onDeclined: (topicId: string, partition: number, epoch: number) => void;
 }
 
 /**
- * The partitions this broker leads, kept in step with the coordinator's metadata, and the lookups
- * every handler starts with (topic -> partition -> leader, each with its typed error).
+ * The partition replicas this broker hosts (every partition whose replica set includes it), kept
+ * in step with the coordinator's metadata, and the lookups every handler starts with (topic ->
+ * partition -> leader, each with its typed error).
  *
  * Snapshots are applied one at a time in version order; while one is being applied (opening logs),
- * newer ones coalesce into the latest (never queued).
+ * newer ones coalesce into the latest (never queued). Each hosted partition gets
+ * `RoleChange{ leader_epoch, leader (-1 when OFFLINE), replicas }`; the core decides what it means
+ * (lead — only an epoch it promised in this process life —, follow, or stop: a RoleChange whose
+ * leader is -1 makes a leader step down and a follower follow nobody until a leader is named).
  */
 export class PartitionRegistry {
   private readonly nodeId: number;
@@ -53,14 +68,17 @@ export class PartitionRegistry {
   private readonly metadata: MetadataView;
   private readonly logger: Logger;
   private readonly nowMs: () => number;
-  private readonly leaders = new Map<string, PartitionLeader>();
+  private readonly replicas = new Map<string, ReplicaDriver>();
+  private readonly opening = new Map<string, Promise<ReplicaDriver>>();
   /** Every topic id seen in a snapshot during this process's life, with the partitions it had here. */
   private readonly seenTopics = new Map<string, { name: string; partitions: Set<number> }>();
   private next: ClusterMetadata__Output | undefined;
   private applying: Promise<void> | undefined;
   private closingError: RunnelError | undefined;
+  /** Checks run after every applied snapshot (produces waiting to name a new leader); bounded by pending produces. */
+  private readonly metadataWaiters = new Set<() => void>();
 
-  constructor(options: PartitionRegistryOptions) {
+  constructor(private readonly options: PartitionRegistryOptions) {
     this.nodeId = options.nodeId;
     this.store = options.store;
     this.metadata = options.metadata;
@@ -85,8 +103,33 @@ export class PartitionRegistry {
   }
 
   /** Every partition led here. */
-  all(): PartitionLeader[] {
-    return [...this.leaders.values()];
+  all(): ReplicaDriver[] {
+    return [...this.replicas.values()].filter((r) => r.isLeading);
+  }
+
+  /** Every partition replica hosted here (leading, following or idle). */
+  hosted(): ReplicaDriver[] {
+    return [...this.replicas.values()];
+  }
+
+  /** Heartbeat statuses of the partitions led here, in a stable order. */
+  leaderStatuses(): LeaderPartitionStatus[] {
+    const out: LeaderPartitionStatus[] = [];
+    for (const r of this.replicas.values()) {
+      const s = r.status();
+      if (s !== undefined) out.push(s);
+    }
+    return out.sort((a, b) => (a.topicId === b.topicId ? (a.partition ?? 0) - (b.partition ?? 0) : (a.topicId ?? '') < (b.topicId ?? '') ? -1 : 1));
+  }
+
+  /** One replica tick for every hosted replica. */
+  tick(): void {
+    for (const r of this.replicas.values()) r.tick();
+  }
+
+  /** A replication message from another broker (dropped if the partition is not hosted here). */
+  deliver(topicId: string, partition: number, msg: ReplicaInput): void {
+    this.replicas.get(keyOf(topicId, partition))?.deliver(msg);
   }
 
   get closing(): boolean {
@@ -117,27 +160,66 @@ export class PartitionRegistry {
     return { topic, info };
   }
 
-  /** The leader object for a partition led here, or NOT_LEADER / PARTITION_OFFLINE naming who leads. */
-  leaderFor(target: ResolvedPartition): PartitionLeader {
+  /** The replica of a partition led here, or NOT_LEADER / PARTITION_OFFLINE naming who leads. */
+  leaderFor(target: ResolvedPartition): ReplicaDriver {
     this.assertOpen();
     const { topic, info } = target;
-    const leader = this.leaders.get(keyOf(topic.topicId, info.partition));
-    if (leader !== undefined && leader.isLeading) return leader;
+    const replica = this.replicas.get(keyOf(topic.topicId, info.partition));
+    if (replica !== undefined && replica.isLeading) return replica;
     const who = this.metadata.leaderOf(info);
     if (!who.online) {
       throw new RunnelError('PARTITION_OFFLINE', `${topic.name}/${info.partition} has no live leader right now; retry after a metadata refresh`);
     }
     if (who.leaderId === this.nodeId) {
-      // The snapshot names us but the log is still opening (or just resigned under a newer snapshot).
+      // The snapshot names us but the replica is still opening, declined, or just stepped down.
       throw new RunnelError('NOT_LEADER', `${topic.name}/${info.partition} is becoming led by this broker; retry shortly`);
     }
     throw new NotLeaderError(topic.name, info.partition, who.leaderId, who.leaderAddress);
   }
 
   /** The leader for `topic`/`partition` in one step (UNKNOWN_TOPIC, UNKNOWN_PARTITION, NOT_LEADER, …). */
-  lookup(topicName: string, partition: number): PartitionLeader {
+  lookup(topicName: string, partition: number): ReplicaDriver {
     const topic = this.resolveTopic(topicName);
     return this.leaderFor(this.resolvePartition(topic, partition));
+  }
+
+  /** NOT_LEADER naming the leader the current metadata knows for a partition (retriable). */
+  notLeader(topicId: string, topicName: string, partition: number): RunnelError {
+    const topic = this.metadata.snapshot.topics.find((t) => t.topicId === topicId);
+    const info = topic === undefined ? undefined : this.metadata.partition(topic, partition);
+    const who = info === undefined ? undefined : this.metadata.leaderOf(info);
+    if (who !== undefined && who.online && who.leaderId !== this.nodeId) return new NotLeaderError(topicName, partition, who.leaderId, who.leaderAddress);
+    return new RunnelError('NOT_LEADER', `this broker no longer leads ${topicName}/${partition}; no other leader is known yet, retry after a metadata refresh`);
+  }
+
+  /** notLeader, once the metadata names a leader other than this broker, or after NOT_LEADER_HINT_WAIT_MS. */
+  notLeaderSoon(topicId: string, topicName: string, partition: number): Promise<RunnelError> {
+    const now = this.notLeader(topicId, topicName, partition);
+    if (now.leaderId !== undefined || this.closing) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.metadataWaiters.delete(check);
+        resolve(this.notLeader(topicId, topicName, partition));
+      };
+      const check = (): void => {
+        if (this.closing || this.notLeader(topicId, topicName, partition).leaderId !== undefined) finish();
+      };
+      const timer = setTimeout(finish, NOT_LEADER_HINT_WAIT_MS);
+      this.metadataWaiters.add(check);
+    });
+  }
+
+  /**
+   * Coordinator PrepareEpoch: opens the replica if needed, promises `epoch` and resolves with the
+   * answer once the promise is durable (or the rejection, if a higher epoch was promised).
+   */
+  async prepareEpoch(req: { topicId: string; topic: string; partition: number; epoch: number }, timeoutMs: number): Promise<Awaited<ReturnType<ReplicaDriver['prepareEpoch']>>> {
+    this.assertOpen();
+    const known = this.metadata.snapshot.topics.find((t) => t.topicId === req.topicId);
+    const name = known?.name ?? (req.topic !== '' ? req.topic : req.topicId);
+    const replica = await this.ensureReplica(req.topicId, name, req.partition, known === undefined ? DEFAULT_SETTINGS : topicSettings(known));
+    return replica.prepareEpoch(req.epoch, timeoutMs);
   }
 
   /**
@@ -164,6 +246,7 @@ export class PartitionRegistry {
       } catch (err) {
         this.logger.error({ err, version: snapshot.version }, 'applying metadata failed');
       }
+      for (const check of [...this.metadataWaiters]) check();
     }
   }
 
@@ -175,28 +258,23 @@ export class PartitionRegistry {
       this.seenTopics.set(topic.topicId, seen);
       const settings = topicSettings(topic);
       for (const info of topic.partitions) {
-        if (!info.replicas.includes(this.nodeId)) {
-          this.resignIfLeading(topic, info);
-          continue;
-        }
-        seen.partitions.add(info.partition);
-        const who = this.metadata.leaderOf(info);
         const key = keyOf(topic.topicId, info.partition);
-        const current = this.leaders.get(key);
-        if (who.online && who.leaderId === this.nodeId) {
-          if (current !== undefined) {
-            if (info.leaderEpoch < current.epoch) {
-              this.logger.warn({ topic: topic.name, partition: info.partition, epoch: info.leaderEpoch, currentEpoch: current.epoch }, 'ignoring leader epoch lower than the one in force');
-            } else {
-              current.raiseEpoch(info.leaderEpoch);
-            }
-            current.updateSettings(settings);
+        let replica = this.replicas.get(key);
+        if (!info.replicas.includes(this.nodeId) && replica === undefined) continue;
+        seen.partitions.add(info.partition);
+        if (replica === undefined) {
+          try {
+            replica = await this.ensureReplica(topic.topicId, topic.name, info.partition, settings);
+          } catch (err) {
+            this.logger.error({ err, topic: topic.name, partition: info.partition }, 'opening partition replica failed');
             continue;
           }
-          await this.becomeLeader(topic, info, settings);
-        } else {
-          this.resignIfLeading(topic, info);
         }
+        if (this.closing) return;
+        replica.updateSettings(settings);
+        if (info.leaderEpoch <= 0) continue; // not yet elected
+        const who = this.metadata.leaderOf(info);
+        replica.roleChange(info.leaderEpoch, who.online ? who.leaderId : -1, info.replicas);
       }
     }
     for (const [topicId, seen] of this.seenTopics) {
@@ -206,46 +284,89 @@ export class PartitionRegistry {
     }
   }
 
-  private async becomeLeader(topic: TopicInfo__Output, info: PartitionInfo__Output, settings: TopicSettings): Promise<void> {
-    const log = await this.store.partition({ topicId: topic.topicId, partition: info.partition });
-    if (this.closing) return;
-    // A newer snapshot may have arrived while the log opened; it is applied next and resigns if needed.
-    const leader = new PartitionLeader({
-      topic: topic.name,
-      topicId: topic.topicId,
-      partition: info.partition,
-      epoch: info.leaderEpoch,
-      log,
-      settings,
-      logger: this.logger.child({ topic: topic.name, partition: info.partition }),
-      nowMs: this.nowMs,
-    });
-    this.leaders.set(keyOf(topic.topicId, info.partition), leader);
+  /** The replica of a partition, opened (log recovered, promise read) on first use. */
+  private ensureReplica(topicId: string, topicName: string, partition: number, settings: TopicSettings): Promise<ReplicaDriver> {
+    const key = keyOf(topicId, partition);
+    const existing = this.replicas.get(key);
+    if (existing !== undefined) return Promise.resolve(existing);
+    let opening = this.opening.get(key);
+    if (opening === undefined) {
+      opening = this.openReplica(topicId, topicName, partition, settings).finally(() => this.opening.delete(key));
+      this.opening.set(key, opening);
+    }
+    return opening;
   }
 
-  private resignIfLeading(topic: TopicInfo__Output, info: PartitionInfo__Output): void {
-    const key = keyOf(topic.topicId, info.partition);
-    const leader = this.leaders.get(key);
-    if (leader === undefined) return;
-    this.leaders.delete(key);
+  private async openReplica(topicId: string, topicName: string, partition: number, settings: TopicSettings): Promise<ReplicaDriver> {
+    const log = await this.store.partition({ topicId, partition });
+    const promisedEpoch = decodePromise(await this.store.meta.get(promiseKey(topicId, partition)));
+    this.assertOpen();
+    const key = keyOf(topicId, partition);
+    const replica = new ReplicaDriver({
+      nodeId: this.nodeId,
+      topic: topicName,
+      topicId,
+      partition,
+      log,
+      meta: this.store.meta,
+      promisedEpoch,
+      settings,
+      logger: this.logger.child({ topic: topicName, partition }),
+      nowMs: this.nowMs,
+      send: (to, msg) => this.options.send(to, topicId, partition, msg),
+      onDeclined: (epoch) => this.options.onDeclined(topicId, partition, epoch),
+      notLeader: () => this.notLeader(topicId, topicName, partition),
+      notLeaderSoon: () => this.notLeaderSoon(topicId, topicName, partition),
+      onFailed: () => {
+        this.rebuild(key, replica).catch((err: unknown) => this.logger.error({ err, topic: topicName, partition }, 'rebuilding the replica failed'));
+      },
+    });
+    this.replicas.set(key, replica);
+    this.seenTopicFor(topicId, topicName).partitions.add(partition);
+    return replica;
+  }
+
+  /**
+   * A replica stopped by a storage failure: once its writes settle, a fresh one is built from the
+   * log (like a process restart) and given the partition's current role from the metadata.
+   */
+  private async rebuild(key: string, failed: ReplicaDriver): Promise<void> {
+    await failed.waitIdle(REPLICA_REBUILD_SETTLE_MS);
+    if (this.closing || this.replicas.get(key) !== failed) return;
+    const { log } = failed;
+    const fields = { topic: failed.topic, partition: failed.partition, leo: log.logEndOffset, durable: log.durableEndOffset };
+    if (log.durableEndOffset !== log.logEndOffset) {
+      this.logger.error(fields, 'replica not rebuilt: its log still has writes in flight; restart the broker');
+      return;
+    }
+    this.replicas.delete(key);
+    const replica = await this.ensureReplica(failed.topicId, failed.topic, failed.partition, failed.settings);
+    this.logger.warn(fields, 'replica rebuilt from its log after a storage failure');
+    const topic = this.metadata.snapshot.topics.find((t) => t.topicId === failed.topicId);
+    const info = topic === undefined ? undefined : this.metadata.partition(topic, failed.partition);
+    if (info === undefined || info.leaderEpoch <= 0) return;
     const who = this.metadata.leaderOf(info);
-    const error = who.online
-      ? new NotLeaderError(topic.name, info.partition, who.leaderId, who.leaderAddress)
-      : new RunnelError('NOT_LEADER', `${topic.name}/${info.partition} lost its leader; no leader is known right now`);
-    leader.resign(error);
+    replica.roleChange(info.leaderEpoch, who.online ? who.leaderId : -1, info.replicas);
+  }
+
+  private seenTopicFor(topicId: string, name: string): { name: string; partitions: Set<number> } {
+    const seen = this.seenTopics.get(topicId) ?? { name, partitions: new Set<number>() };
+    this.seenTopics.set(topicId, seen);
+    return seen;
   }
 
   private async dropTopic(topicId: string, name: string, partitions: ReadonlySet<number>): Promise<void> {
     for (const partition of partitions) {
       const key = keyOf(topicId, partition);
-      const leader = this.leaders.get(key);
-      if (leader !== undefined) {
-        this.leaders.delete(key);
-        leader.resign(new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name)} was deleted`));
-        await leader.waitIdle(1_000);
+      const replica = this.replicas.get(key);
+      if (replica !== undefined) {
+        this.replicas.delete(key);
+        replica.stop(new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name)} was deleted`));
+        await replica.waitIdle(1_000);
       }
       try {
         await this.store.dropPartition({ topicId, partition });
+        await this.store.meta.del(promiseKey(topicId, partition));
         this.logger.info({ topic: name, topicId, partition }, 'dropped partition of deleted topic');
       } catch (err) {
         this.logger.error({ err, topic: name, topicId, partition }, 'dropping partition failed');
@@ -263,19 +384,21 @@ export class PartitionRegistry {
     this.next = undefined;
   }
 
-  /** After beginClose: waits (bounded) for in-flight produces, then resigns every partition. */
+  /** After beginClose: waits (bounded) for in-flight produces and writes, then stops every replica. */
   async finishClose(timeoutMs: number): Promise<void> {
     await this.applying;
-    const leaders = this.all();
-    await Promise.all(leaders.map((l) => l.waitIdle(timeoutMs)));
+    await Promise.allSettled([...this.opening.values()]);
+    const replicas = this.hosted();
+    await Promise.all(replicas.map((r) => r.waitIdle(timeoutMs)));
     const error = this.closingError ?? new RunnelError('SHUTTING_DOWN', 'shutting down');
-    for (const leader of leaders) leader.resign(error);
-    this.leaders.clear();
+    for (const r of replicas) r.stop(error);
+    await Promise.all(replicas.map((r) => r.waitIdle(SHUTDOWN_SETTLE_MS)));
+    this.replicas.clear();
   }
 
   /** Ends every reader (subscriptions, long-polls) with SHUTTING_DOWN without failing produces. */
   endReaders(): void {
     const error = this.closingError ?? new RunnelError('SHUTTING_DOWN', 'shutting down');
-    for (const leader of this.leaders.values()) leader.endReaders(error);
+    for (const r of this.replicas.values()) r.endReaders(error);
   }
 }

@@ -42,7 +42,6 @@ export class ProduceService {
       const built = buildRecordSet(records, nowMs, leader.settings.maxMessageBytes);
       const acks = request.acks ?? 'ACKS_UNSPECIFIED';
       if (acks === 'ACKS_NONE') {
-        leader.admit(built.recordSet.length);
         leader.produceNoAck(built);
         return Promise.resolve({
           topic: topic.name, partition, baseOffset: -1, recordCount: built.recordCount, leaderEpoch: leader.epoch, appendTimeMs: nowMs,

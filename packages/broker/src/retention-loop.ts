@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { PartitionLeader } from './partition-leader.js';
+import type { ReplicaDriver } from './replica-driver.js';
 
 /**
- * Every `intervalMs`, applies each led partition's topic retention (time and size) below its HW.
+ * Every `intervalMs`, applies each hosted replica's topic retention (time and size) below its HW
+ * (leaders and followers alike: each replica's HW bounds what it may delete).
  * One pass at a time; close() stops the timer and waits for a running pass.
  */
 export class RetentionLoop {
@@ -12,7 +13,7 @@ export class RetentionLoop {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly leaders: () => readonly PartitionLeader[],
+    private readonly leaders: () => readonly ReplicaDriver[],
     private readonly logger: Logger,
     private readonly nowMs: () => number,
   ) {}
@@ -27,11 +28,10 @@ export class RetentionLoop {
     }, this.intervalMs);
   }
 
-  /** One pass over every partition led here. Failures are logged per partition. */
+  /** One pass over every partition replica hosted here. Failures are logged per partition. */
   async runOnce(): Promise<void> {
     for (const leader of this.leaders()) {
       if (this.closed) return;
-      if (!leader.isLeading) continue;
       const { retentionMs, retentionBytes } = leader.settings;
       if (retentionMs < 0 && retentionBytes < 0) continue;
       try {

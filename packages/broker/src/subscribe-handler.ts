@@ -5,7 +5,7 @@ import type { SubscribeRequest__Output, SubscribeStart__Output, RawBatchesRespon
 import { SUBSCRIBE_READ_BYTES_MAX } from './constants.js';
 import { CreditWindow } from './credit-window.js';
 import { selectDeliverable } from './deliverable-batches.js';
-import type { HighWatermarkListener, PartitionLeader } from './partition-leader.js';
+import type { HighWatermarkListener, ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
 import { resolveStartPosition } from './start-position.js';
@@ -23,7 +23,7 @@ export class SubscriptionSession implements HighWatermarkListener {
   private readonly credit = new CreditWindow();
   private started = false;
   private ended = false;
-  private leader: PartitionLeader | undefined;
+  private leader: ReplicaDriver | undefined;
   private unlisten: (() => void) | undefined;
   private nextOffset = 0;
   private writeBlocked = false;

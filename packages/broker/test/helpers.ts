@@ -5,13 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { ERROR_METADATA, GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
 import type {
-  BrokerClient, BrokerHeartbeat__Output, ClusterMetadata, HeartbeatAck, ProduceRequest, ProduceResponse__Output,
-  RegisterBrokerRequest__Output, RegisterBrokerResponse, TopicInfo, WatchMetadataRequest__Output,
+  BrokerClient, BrokerHeartbeat__Output, ClusterMetadata, ControlledShutdownRequest__Output, ControlledShutdownResponse,
+  DeclineLeadershipRequest__Output, DeclineLeadershipResponse, HeartbeatAck, LeaderPartitionStatus__Output, PartitionInfo,
+  PrepareEpochResponse__Output, ProduceRequest, ProduceResponse__Output, RegisterBrokerRequest__Output, RegisterBrokerResponse,
+  ReplicationClient, TopicInfo, WatchMetadataRequest__Output,
 } from '@runnel/protocol';
 import { parseBrokerConfig, startBroker } from '../src/index.js';
-import type { RunningBroker } from '../src/index.js';
+import type { RunningBroker, StartBrokerOptions } from '../src/index.js';
 
-export const silentLogger = pino({ level: 'silent' });
+export const silentLogger = pino({ level: process.env['RUNNEL_TEST_LOG'] ?? 'silent' });
 
 /** Waits until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
@@ -35,6 +37,8 @@ export interface TopicSpec {
   partitions: number;
   /** Leader per partition (broker id, -1 offline); default all broker 1. */
   leaders?: number[];
+  /** Replica set per partition; default [leader]. */
+  replicas?: number[][];
   epoch?: number;
   maxMessageBytes?: number;
   retentionMs?: number;
@@ -45,14 +49,14 @@ export function topic(spec: TopicSpec): TopicInfo {
   return {
     name: spec.name,
     topicId: spec.topicId ?? `id-${spec.name}`,
-    replicationFactor: 1,
+    replicationFactor: spec.replicas?.[0]?.length ?? 1,
     config: { retentionMs: spec.retentionMs ?? 7 * 24 * 3600 * 1000, retentionBytes: spec.retentionBytes ?? -1, maxMessageBytes: spec.maxMessageBytes ?? 1024 * 1024, cleanupPolicy: 'CLEANUP_POLICY_DELETE' },
     partitions: Array.from({ length: spec.partitions }, (_, p) => {
       const leader = spec.leaders?.[p] ?? 1;
       return {
         partition: p,
         leader,
-        replicas: [leader >= 0 ? leader : 1],
+        replicas: spec.replicas?.[p] ?? [leader >= 0 ? leader : 1],
         leaderEpoch: spec.epoch ?? 1,
         state: leader >= 0 ? 'PARTITION_STATE_ONLINE' : 'PARTITION_STATE_OFFLINE',
       };
@@ -62,13 +66,29 @@ export function topic(spec: TopicSpec): TopicInfo {
 
 /**
  * A stub coordinator: RegisterBroker, Heartbeat, WatchMetadata over hand-made metadata the test
- * changes with setTopics (each change bumps the version and is pushed to watchers).
+ * changes with setTopics (each change bumps the version and is pushed to watchers), plus the
+ * election duties a broker relies on: before a broker is named leader at an epoch, PrepareEpoch of
+ * that epoch is called on it (at registration for what it leads — a new epoch if this partition's
+ * epoch was already prepared, as after a restart — and in setTopics); DeclineLeadership re-elects
+ * the same leader at a new epoch; ControlledShutdown is UNIMPLEMENTED unless `moveOnShutdown`.
  */
 export class StubCoordinator {
   readonly registrations: RegisterBrokerRequest__Output[] = [];
+  readonly declines: DeclineLeadershipRequest__Output[] = [];
+  readonly shutdowns: ControlledShutdownRequest__Output[] = [];
+  /** Latest non-empty heartbeat partition statuses per broker. */
+  readonly statuses = new Map<number, LeaderPartitionStatus__Output[]>();
   heartbeats = 0;
+  /** ControlledShutdown moves the broker's leaderships to another live replica (else UNIMPLEMENTED). */
+  moveOnShutdown = false;
   private version = 1;
   private topics: TopicInfo[] = [];
+  /** Highest epoch prepared per partition. */
+  private readonly prepared = new Map<string, number>();
+  /** Per partition: `broker/incarnation/epoch` of the last PrepareEpoch answered. */
+  private readonly preparedBy = new Map<string, string>();
+  private readonly clients = new Map<string, ReplicationClient>();
+  private readonly stopped = new Set<number>();
   private readonly extraBrokers: Array<{ id: number; address: string; alive: boolean; rack: string }> = [];
   private readonly watchers = new Set<grpc.ServerWritableStream<WatchMetadataRequest__Output, ClusterMetadata>>();
   private readonly heartbeatCalls = new Set<grpc.ServerDuplexStream<BrokerHeartbeat__Output, HeartbeatAck>>();
@@ -83,13 +103,18 @@ export class StubCoordinator {
     server.addService(runnelGrpc().runnel.v1.Coordinator.service as unknown as grpc.ServiceDefinition, {
       RegisterBroker: (call: grpc.ServerUnaryCall<RegisterBrokerRequest__Output, RegisterBrokerResponse>, cb: grpc.sendUnaryData<RegisterBrokerResponse>) => {
         stub.registrations.push(call.request);
+        stub.stopped.delete(call.request.brokerId);
         stub.version++;
-        cb(null, { heartbeatIntervalMs: 50, sessionTimeoutMs: 1000, metadata: stub.metadata() });
+        stub.prepareLeadershipsOf(call.request.brokerId).then(
+          () => cb(null, { heartbeatIntervalMs: 50, sessionTimeoutMs: 1000, metadata: stub.metadata() }),
+          (err: unknown) => cb({ code: grpc.status.UNAVAILABLE, details: String(err) }),
+        );
       },
       Heartbeat: (call: grpc.ServerDuplexStream<BrokerHeartbeat__Output, HeartbeatAck>) => {
         stub.heartbeatCalls.add(call);
-        call.on('data', () => {
+        call.on('data', (beat: BrokerHeartbeat__Output) => {
           stub.heartbeats++;
+          if (beat.partitions.length > 0) stub.statuses.set(beat.brokerId, beat.partitions);
           call.write({ metadataVersion: stub.version });
         });
         call.on('end', () => call.end());
@@ -102,13 +127,33 @@ export class StubCoordinator {
         call.on('cancelled', () => stub.watchers.delete(call));
         call.on('error', () => stub.watchers.delete(call));
       },
+      ControlledShutdown: (call: grpc.ServerUnaryCall<ControlledShutdownRequest__Output, ControlledShutdownResponse>, cb: grpc.sendUnaryData<ControlledShutdownResponse>) => {
+        stub.shutdowns.push(call.request);
+        if (!stub.moveOnShutdown) {
+          cb({ code: grpc.status.UNIMPLEMENTED, details: 'not implemented' });
+          return;
+        }
+        stub.moveLeadershipsAway(call.request.brokerId).then(
+          (remaining) => cb(null, { leadershipsRemaining: remaining }),
+          (err: unknown) => cb({ code: grpc.status.UNAVAILABLE, details: String(err) }),
+        );
+      },
+      DeclineLeadership: (call: grpc.ServerUnaryCall<DeclineLeadershipRequest__Output, DeclineLeadershipResponse>, cb: grpc.sendUnaryData<DeclineLeadershipResponse>) => {
+        stub.declines.push(call.request);
+        const { topicId, partition, brokerId } = call.request;
+        cb(null, {});
+        const found = stub.find(topicId, partition);
+        if (found !== undefined && found.info.leader === brokerId) {
+          stub.elect(found.topic.name!, partition, brokerId).catch(() => undefined);
+        }
+      },
     });
     return stub;
   }
 
   metadata(): ClusterMetadata {
     const brokers = new Map<number, { id: number; address: string; alive: boolean; rack: string }>();
-    for (const r of this.registrations) brokers.set(r.brokerId, { id: r.brokerId, address: r.address, alive: true, rack: r.rack });
+    for (const r of this.registrations) brokers.set(r.brokerId, { id: r.brokerId, address: r.address, alive: !this.stopped.has(r.brokerId), rack: r.rack });
     for (const b of this.extraBrokers) brokers.set(b.id, b);
     return { version: this.version, clusterId: 'test-cluster', brokers: [...brokers.values()].sort((a, b) => a.id - b.id), topics: this.topics };
   }
@@ -118,12 +163,134 @@ export class StubCoordinator {
     this.version++;
   }
 
-  /** Replaces the topics and pushes the new snapshot. */
-  setTopics(topics: TopicInfo[]): void {
+  /**
+   * Replaces the topics, calls PrepareEpoch on every registered leader named at an epoch not yet
+   * prepared for its partition, then pushes the new snapshot.
+   */
+  async setTopics(topics: TopicInfo[], options: { push?: boolean } = {}): Promise<void> {
     this.topics = [...topics].sort((a, b) => ((a.name ?? "") < (b.name ?? "") ? -1 : 1));
+    for (const t of this.topics) {
+      for (const info of t.partitions ?? []) {
+        const leader = info.leader ?? -1;
+        const epoch = info.leaderEpoch ?? 0;
+        if (leader < 0 || this.addressOf(leader) === undefined) continue;
+        if ((this.prepared.get(partKey(t.topicId!, info.partition!)) ?? 0) >= epoch) continue;
+        await this.prepare(leader, t, info, epoch).catch(() => undefined);
+      }
+    }
+    if (options.push !== false) this.push();
+  }
+
+  /** Pushes the current snapshot (new version) to every watcher. */
+  push(): void {
     this.version++;
     const md = this.metadata();
     for (const w of this.watchers) w.write(md);
+  }
+
+  /** Marks a broker dead in the metadata (does not push). */
+  markStopped(brokerId: number): void {
+    this.stopped.add(brokerId);
+  }
+
+  /**
+   * Leader election as the coordinator does it: epoch + 1, PrepareEpoch on `voters` (default: every
+   * registered replica), then `leader` at that epoch is pushed. Returns the answers.
+   */
+  async elect(topicName: string, partition: number, leader: number, voters?: number[]): Promise<Array<PrepareEpochResponse__Output | Error>> {
+    const t = this.topics.find((x) => x.name === topicName);
+    const info = t?.partitions?.find((p) => p.partition === partition);
+    if (t === undefined || info === undefined) throw new Error(`no ${topicName}/${partition}`);
+    const epoch = Math.max(info.leaderEpoch ?? 0, this.prepared.get(partKey(t.topicId!, partition)) ?? 0) + 1;
+    const who = voters ?? (info.replicas ?? []).filter((b) => this.addressOf(b) !== undefined && !this.stopped.has(b));
+    const answers = await Promise.all(who.map((b) => this.prepare(b, t, info, epoch).catch((e: Error) => e)));
+    info.leader = leader;
+    info.leaderEpoch = epoch;
+    info.state = 'PARTITION_STATE_ONLINE';
+    this.push();
+    return answers;
+  }
+
+  /** Calls PrepareEpoch(epoch) of one partition on one broker. */
+  prepare(brokerId: number, t: TopicInfo, info: PartitionInfo, epoch: number, deadlineMs = 5_000): Promise<PrepareEpochResponse__Output> {
+    const client = this.replicationClient(brokerId);
+    const key = partKey(t.topicId!, info.partition!);
+    this.prepared.set(key, Math.max(this.prepared.get(key) ?? 0, epoch));
+    const by = `${brokerId}/${this.incarnationOf(brokerId)}/${epoch}`;
+    return new Promise((resolve, reject) => {
+      client.PrepareEpoch(
+        { topicId: t.topicId!, topic: t.name!, partition: info.partition!, epoch, replicas: info.replicas ?? [] },
+        { deadline: new Date(Date.now() + deadlineMs) },
+        (err, res) => {
+          if (err !== null || res === undefined) {
+            reject(err ?? new Error('empty'));
+            return;
+          }
+          if (res.promise !== null && res.promise !== undefined) this.preparedBy.set(key, by);
+          resolve(res);
+        },
+      );
+    });
+  }
+
+  replicationClient(brokerId: number): ReplicationClient {
+    const address = this.addressOf(brokerId);
+    if (address === undefined) throw new Error(`broker ${brokerId} is not registered`);
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      const Replication = runnelGrpc().runnel.v1.Replication;
+      client = new Replication(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  find(topicId: string, partition: number): { topic: TopicInfo; info: PartitionInfo } | undefined {
+    const topic = this.topics.find((x) => x.topicId === topicId);
+    const info = topic?.partitions?.find((p) => p.partition === partition);
+    return topic === undefined || info === undefined ? undefined : { topic, info };
+  }
+
+  private incarnationOf(brokerId: number): string | undefined {
+    let incarnation: string | undefined;
+    for (const r of this.registrations) if (r.brokerId === brokerId) incarnation = r.incarnation;
+    return incarnation;
+  }
+
+  private addressOf(brokerId: number): string | undefined {
+    let address: string | undefined;
+    for (const r of this.registrations) if (r.brokerId === brokerId) address = r.address;
+    return address;
+  }
+
+  private async prepareLeadershipsOf(brokerId: number): Promise<void> {
+    for (const t of this.topics) {
+      for (const info of t.partitions ?? []) {
+        if (info.leader !== brokerId) continue;
+        const key = partKey(t.topicId!, info.partition!);
+        if (this.preparedBy.get(key) === `${brokerId}/${this.incarnationOf(brokerId)}/${info.leaderEpoch}`) continue;
+        const prepared = this.prepared.get(key);
+        if (prepared !== undefined && prepared >= (info.leaderEpoch ?? 0)) info.leaderEpoch = prepared + 1;
+        await this.prepare(brokerId, t, info, info.leaderEpoch ?? 1).catch(() => undefined);
+      }
+    }
+  }
+
+  private async moveLeadershipsAway(brokerId: number): Promise<number> {
+    let remaining = 0;
+    for (const t of this.topics) {
+      for (const info of t.partitions ?? []) {
+        if (info.leader !== brokerId) continue;
+        const next = (info.replicas ?? []).find((b) => b !== brokerId && this.addressOf(b) !== undefined && !this.stopped.has(b));
+        if (next === undefined) {
+          remaining++;
+          continue;
+        }
+        const voters = (info.replicas ?? []).filter((b) => this.addressOf(b) !== undefined && !this.stopped.has(b));
+        await this.elect(t.name!, info.partition!, next, voters);
+      }
+    }
+    return remaining;
   }
 
   /** Ends every heartbeat stream with UNKNOWN_BROKER (as a restarted coordinator would). */
@@ -142,9 +309,13 @@ export class StubCoordinator {
   }
 
   close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
     this.server.forceShutdown();
   }
 }
+
+const partKey = (topicId: string, partition: number): string => `${topicId}/${partition}`;
 
 export interface Harness {
   coordinator: StubCoordinator;
@@ -158,7 +329,7 @@ export interface Harness {
 /** A stub coordinator with `topics`, a broker (id 1) on 127.0.0.1:0 and a client to it. */
 export async function startHarness(topics: TopicInfo[], options: { retentionCheckIntervalMs?: number } = {}): Promise<Harness> {
   const coordinator = await StubCoordinator.start();
-  coordinator.setTopics(topics);
+  await coordinator.setTopics(topics);
   const dir = await tempDir();
   const config = parseBrokerConfig({
     id: 1, dataDir: dir.path, port: 0, coordinator: coordinator.address, fsync: 'never', logLevel: 'silent',
@@ -184,6 +355,12 @@ export async function startHarness(topics: TopicInfo[], options: { retentionChec
   };
   h.client = brokerClient(h.broker.address);
   return h;
+}
+
+/** Broker `id` (1-based) of a test cluster, started on 127.0.0.1:0 over `dataDir`. */
+export async function startClusterBroker(id: number, dataDir: string, coordinator: StubCoordinator, options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const config = parseBrokerConfig({ id, dataDir, port: 0, coordinator: coordinator.address, fsync: 'always', logLevel: 'silent', retentionCheckIntervalMs: 60_000 });
+  return startBroker(config, silentLogger, options);
 }
 
 export function brokerClient(address: string): BrokerClient {

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { RunnelError, messageType } from '@runnel/protocol';
 import type { ProduceResponse, Record__Output } from '@runnel/protocol';
 import { encodeBatch } from '@runnel/storage';
-import type { AppendRecordsInput, AppendResult, PartitionLog } from '@runnel/storage';
+import type { AppendRecordsInput, AppendResult, MetaStore, PartitionLog } from '@runnel/storage';
 import { parseBrokerConfig, ConfigError } from '../src/config.js';
 import { CreditWindow } from '../src/credit-window.js';
 import { selectDeliverable } from '../src/deliverable-batches.js';
-import { PartitionLeader } from '../src/partition-leader.js';
+import { ReplicaDriver } from '../src/replica-driver.js';
 import type { ProduceService } from '../src/produce-handler.js';
 import { ProduceStreamSession } from '../src/produce-stream-handler.js';
 import { buildRecordSet, recordSizeBytes } from '../src/record-batch-builder.js';
@@ -145,9 +145,10 @@ describe('parseBrokerConfig', () => {
 });
 
 /** A PartitionLog whose appends complete only when the test says so. */
-function controlledLog(): { log: PartitionLog; complete(): void; fail(err: Error): void } {
+function controlledLog(): { log: PartitionLog; appends: AppendRecordsInput[]; complete(): void; fail(err: Error): void } {
   let leo = 0;
   let durable = 0;
+  const appends: AppendRecordsInput[] = [];
   const waiting: Array<{ end: number; resolve: (r: AppendResult) => void; reject: (e: Error) => void; base: number }> = [];
   const log = {
     key: { topicId: 't', partition: 0 },
@@ -157,7 +158,9 @@ function controlledLog(): { log: PartitionLog; complete(): void; fail(err: Error
     highWatermark: 0,
     lastEpoch: -1,
     sizeBytes: 0,
+    epochEntries: () => [],
     append(input: AppendRecordsInput): Promise<AppendResult> {
+      appends.push(input);
       const base = leo;
       leo += input.recordCount;
       return new Promise((resolve, reject) => waiting.push({ end: leo, resolve, reject, base }));
@@ -166,6 +169,7 @@ function controlledLog(): { log: PartitionLog; complete(): void; fail(err: Error
   } as unknown as PartitionLog;
   return {
     log,
+    appends,
     complete() {
       // One group commit: everything queued becomes durable at once, callbacks in order.
       const group = waiting.splice(0);
@@ -178,50 +182,93 @@ function controlledLog(): { log: PartitionLog; complete(): void; fail(err: Error
   };
 }
 
-describe('PartitionLeader', () => {
-  const built = (n = 1) => buildRecordSet(Array.from({ length: n }, () => rec('v')), 1, 1000);
-  const leaderWith = (log: PartitionLog) => new PartitionLeader({
-    topic: 't', topicId: 't', partition: 0, epoch: 4, log, settings: { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1000 }, logger: silentLogger, nowMs: () => 1,
-  });
+/** A MetaStore whose puts complete only when the test says so. */
+function controlledMeta(): { meta: MetaStore; puts: string[]; complete(): void } {
+  const waiting: Array<() => void> = [];
+  const puts: string[] = [];
+  const meta = {
+    put(key: string): Promise<void> {
+      puts.push(key);
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+  } as unknown as MetaStore;
+  return { meta, puts, complete: () => { for (const w of waiting.splice(0)) w(); } };
+}
 
-  it('acks a whole group commit, in order, once durable', async () => {
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('ReplicaDriver (replication factor 1)', () => {
+  const built = (n = 1) => buildRecordSet(Array.from({ length: n }, () => rec('v')), 1, 1000);
+  async function leaderOn(c: ReturnType<typeof controlledLog>, epoch = 4, onFailed: () => void = () => undefined): Promise<ReplicaDriver> {
+    const m = controlledMeta();
+    const driver = new ReplicaDriver({
+      nodeId: 1, topic: 't', topicId: 't', partition: 0, log: c.log, meta: m.meta, promisedEpoch: 0,
+      settings: { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1000 }, logger: silentLogger, nowMs: () => 1,
+      send: () => undefined, onDeclined: () => undefined, onFailed,
+      notLeader: () => new RunnelError('NOT_LEADER', 'moved', { leaderId: 2, leaderAddress: 'b2:1' }),
+    });
+    let answered = false;
+    const promise = driver.prepareEpoch(epoch, 5000).then((a) => { answered = true; return a; });
+    await flush();
+    expect(m.puts).toEqual(['replica-promise/t/0']);
+    expect(answered).toBe(false); // the promise is answered only once durable
+    m.complete();
+    expect(await promise).toMatchObject({ type: 'EpochPromise', epoch, lastEpoch: -1, logEndOffset: 0 });
+    driver.roleChange(epoch, 1, [1]);
+    expect(driver.isLeading).toBe(true);
+    expect(c.appends[0]).toMatchObject({ recordCount: 1, attributes: 1, leaderEpoch: epoch }); // the epoch-start control batch
+    c.complete();
+    await flush();
+    expect(driver.highWatermark).toBe(1);
+    return driver;
+  }
+
+  it('promises durably before answering, starts its epoch with a control batch, acks a group commit in order', async () => {
     const c = controlledLog();
-    const leader = leaderWith(c.log);
+    const leader = await leaderOn(c);
     const seen: number[] = [];
-    const ps = [leader.produce(built(2), 'ACKS_QUORUM', 5000), leader.produce(built(1), 'ACKS_ALL', 5000), leader.produce(built(3), 'ACKS_LEADER', 5000)]
+    const ps = [leader.produce(built(2), 'ACKS_QUORUM', 5000, 7), leader.produce(built(1), 'ACKS_ALL', 5000, 7), leader.produce(built(3), 'ACKS_LEADER', 5000, 7)]
       .map((p) => p.then((o) => { seen.push(o.baseOffset); return o; }));
     expect(leader.inFlight).toBeGreaterThan(0);
+    await flush();
+    expect(seen).toEqual([]); // nothing is acknowledged before it is durable
     c.complete();
     const outcomes = await Promise.all(ps);
-    expect(outcomes.map((o) => [o.baseOffset, o.leaderEpoch])).toEqual([[0, 4], [2, 4], [3, 4]]);
-    expect(seen).toEqual([0, 2, 3]);
-    expect(leader.highWatermark).toBe(6);
+    expect(outcomes.map((o) => [o.baseOffset, o.leaderEpoch, o.appendTimeMs])).toEqual([[1, 4, 7], [3, 4, 7], [4, 4, 7]]);
+    expect(seen).toEqual([1, 3, 4]);
+    expect(leader.highWatermark).toBe(7);
     expect(leader.inFlight).toBe(0);
   });
 
-  it('fails pending produces with NOT_LEADER the moment it resigns, and refuses new ones', async () => {
+  it('fails pending produces with NOT_LEADER (naming the leader) when leadership moves, and refuses new ones', async () => {
     const c = controlledLog();
-    const leader = leaderWith(c.log);
+    const leader = await leaderOn(c);
     const ended: RunnelError[] = [];
     leader.addListener({ onAdvance: () => undefined, onEnd: (e) => ended.push(e) });
-    const pending = leader.produce(built(), 'ACKS_QUORUM', 5000);
-    leader.resign(new RunnelError('NOT_LEADER', 'moved', { leaderId: 2, leaderAddress: 'b2:1' }));
+    const pending = leader.produce(built(), 'ACKS_QUORUM', 5000, 1);
+    leader.roleChange(5, 2, [1, 2]);
     const err = await rejection(pending);
     expect([err.code, err.retriable, err.leaderId]).toEqual(['NOT_LEADER', true, 2]);
     expect(ended.map((e) => e.code)).toEqual(['NOT_LEADER']);
-    expect((await rejection(() => leader.produce(built(), 'ACKS_QUORUM', 5000))).code).toBe('NOT_LEADER');
+    expect((await rejection(() => leader.produce(built(), 'ACKS_QUORUM', 5000, 1))).code).toBe('NOT_LEADER');
     c.complete(); // the write still lands on disk; nobody is told twice
     expect(leader.isLeading).toBe(false);
   });
 
-  it('answers TIMEOUT when the ack level is not reached in time, and maps storage errors', async () => {
+  it('answers TIMEOUT when the ack level is not reached in time (in ticks), and maps storage errors', async () => {
     const c = controlledLog();
-    const leader = leaderWith(c.log);
-    const err = await rejection(leader.produce(built(), 'ACKS_QUORUM', 20));
+    let failed = 0;
+    const leader = await leaderOn(c, 4, () => failed++);
+    const timedOut = leader.produce(built(), 'ACKS_QUORUM', 20, 1);
+    leader.tick();
+    leader.tick();
+    const err = await rejection(timedOut);
     expect([err.code, err.retriable]).toEqual(['TIMEOUT', true]);
-    const failing = leader.produce(built(), 'ACKS_QUORUM', 5000);
+    const failing = leader.produce(built(), 'ACKS_QUORUM', 5000, 1);
     c.fail(Object.assign(new Error('disk on fire'), { code: 'STORAGE_ERROR' }));
     expect((await rejection(failing)).code).toBe('STORAGE_ERROR');
+    expect(failed).toBe(1); // the owner rebuilds the replica from its log
+    expect(leader.isLeading).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT, DEFAULT_SESSION_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT, DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS_MIN, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN,
 } from './constants.js';
 
@@ -18,6 +19,8 @@ export interface CoordinatorConfig {
   readonly sessionTimeoutMs: number;
   /** How often brokers must heartbeat; < sessionTimeoutMs / 2. */
   readonly heartbeatIntervalMs: number;
+  /** How often to look for partitions to move back to their preferred (first) replica; 0 disables. */
+  readonly preferredLeaderCheckIntervalMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -38,6 +41,7 @@ export const CONFIG_FLAGS = {
   port: '--port',
   sessionTimeoutMs: '--session-timeout-ms',
   heartbeatIntervalMs: '--heartbeat-interval-ms',
+  preferredLeaderCheckIntervalMs: '--preferred-leader-check-interval-ms',
   logLevel: '--log-level',
 } as const satisfies Record<keyof CoordinatorConfig, string>;
 
@@ -56,6 +60,7 @@ export const coordinatorConfigSchema = z
     port: integer(0, 65535).default(DEFAULT_PORT),
     sessionTimeoutMs: integer(SESSION_TIMEOUT_MS_MIN, SESSION_TIMEOUT_MS_MAX).default(DEFAULT_SESSION_TIMEOUT_MS),
     heartbeatIntervalMs: integer(HEARTBEAT_INTERVAL_MS_MIN, SESSION_TIMEOUT_MS_MAX).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+    preferredLeaderCheckIntervalMs: integer(0, SESSION_TIMEOUT_MS_MAX).default(DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS),
     logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
   })
   .superRefine((c, ctx) => {
@@ -98,6 +103,7 @@ export function parseCoordinatorConfig(raw: Readonly<Record<string, unknown>>): 
     port: v.port,
     sessionTimeoutMs: v.sessionTimeoutMs,
     heartbeatIntervalMs: v.heartbeatIntervalMs,
+    preferredLeaderCheckIntervalMs: v.preferredLeaderCheckIntervalMs,
     logLevel: v.logLevel,
   });
 }

@@ -35,10 +35,8 @@ export const WATCHERS_MAX = 10_000;
 /** Topic config defaults (a zero in CreateTopic takes these). */
 export const TOPIC_RETENTION_MS_DEFAULT = 7 * 24 * 3600 * 1000;
 export const TOPIC_RETENTION_BYTES_DEFAULT = -1;
-/** Replication factor when a CreateTopic says 0 (this version keeps one replica per partition). */
-export const REPLICATION_FACTOR_DEFAULT = 1;
-/** Largest replication factor this version accepts. */
-export const REPLICATION_FACTOR_SUPPORTED_MAX = 1;
+/** A CreateTopic with replication factor 0 gets min(this, live brokers). */
+export const REPLICATION_FACTOR_DEFAULT = 3;
 
 /** The first leader epoch of a new partition (0 stays "unset" on the wire). */
 export const FIRST_LEADER_EPOCH = 1;
@@ -48,3 +46,31 @@ export const SHUTDOWN_GRACE_MS = 2000;
 
 /** Metadata changes queued behind the one being persisted; beyond: TOO_MANY_REQUESTS. */
 export const PENDING_CHANGES_MAX = 10_000;
+
+/**
+ * Leader election (election-driver.ts). The pure LeaderElection counts ticks; the coordinator ticks
+ * it every ELECTION_TICK_MS, so each millisecond timeout below is ceil(ms / ELECTION_TICK_MS) ticks
+ * (timers can only make a tick later, never earlier: the timeouts are lower bounds).
+ */
+export const ELECTION_TICK_MS = 10;
+/** Collect a majority of promises within this long, else the partition is reported offline. */
+export const PREPARE_TIMEOUT_MS = 1500;
+/** Re-send PrepareEpoch this often to live replicas that have not answered (and have no call in flight). */
+export const PREPARE_RESEND_MS = 200;
+/** Deadline of one Replication.PrepareEpoch call. */
+export const PREPARE_CALL_TIMEOUT_MS = 1000;
+/** An offline partition tries again this often (and at once when one of its replicas comes back). */
+export const ELECTION_RETRY_MS = 3000;
+/** A failed metadata write of an election is tried again after this long. */
+export const ELECTION_PERSIST_RETRY_MS = 500;
+/** PrepareEpoch calls in flight over every partition; beyond, sends wait for the next re-send. */
+export const PREPARE_CALLS_IN_FLIGHT_MAX = 10_000;
+
+/** Default of --preferred-leader-check-interval-ms (0 disables preferred-leader rebalancing). */
+export const DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS = 5000;
+/** A partition's leadership is moved back to its preferred replica at most this often. */
+export const PREFERRED_LEADER_MOVE_INTERVAL_MS_MIN = 10_000;
+/** Preferred-leader moves started by one check (the rest wait for the next check). */
+export const PREFERRED_LEADER_MOVES_PER_CHECK_MAX = 100;
+/** ControlledShutdown waits at most this long for the moves it started before answering (brokers call with a 2 s deadline). */
+export const CONTROLLED_SHUTDOWN_WAIT_MS = 1000;

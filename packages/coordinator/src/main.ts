@@ -19,6 +19,7 @@ function parseArgs(argv: readonly string[]): Record<string, unknown> {
     .addOption(new Option('--port <n>', 'gRPC port; 0 picks a free one (default 7400)'))
     .addOption(new Option('--session-timeout-ms <ms>', 'a broker silent this long is declared dead (default 3000)'))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often brokers must heartbeat (default 500)'))
+    .addOption(new Option('--preferred-leader-check-interval-ms <ms>', 'how often to move leaderships back to preferred replicas; 0 disables (default 5000)'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent (default info)'))
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(false)

@@ -11,6 +11,7 @@ export type MetadataCommand =
   | MarkBrokerDeadCommand
   | CreateTopicCommand
   | DeleteTopicCommand
+  | ReserveEpochCommand
   | ChangeLeaderCommand;
 
 /** A broker announced itself: alive, at this address, with this incarnation (a new one = a restart). */
@@ -41,6 +42,19 @@ export interface DeleteTopicCommand {
 }
 
 /**
+ * An election is about to hand out `epoch` (PrepareEpoch): raise the partition's highest epoch to
+ * it, so no later election (even after a coordinator restart) uses it again. Persisted before any
+ * PrepareEpoch for it is sent. Ignored unless it raises the highest epoch.
+ */
+export interface ReserveEpochCommand {
+  readonly type: 'ReserveEpoch';
+  readonly topic: string;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly epoch: number;
+}
+
+/**
  * A partition's leadership changes: `leader` (-1 = offline) at `epoch`. Applies when `epoch` is
  * greater than the current leader epoch, or equal to it when the partition goes offline (a
  * leadership ends within its epoch; it never starts again at the same epoch).
@@ -65,6 +79,8 @@ export function apply(state: MetadataState, command: MetadataCommand): MetadataS
       return createTopic(state, command);
     case 'DeleteTopic':
       return deleteTopic(state, command);
+    case 'ReserveEpoch':
+      return reserveEpoch(state, command);
     case 'ChangeLeader':
       return changeLeader(state, command);
   }
@@ -115,6 +131,22 @@ function deleteTopic(state: MetadataState, c: DeleteTopicCommand): MetadataState
   return { ...state, version: state.version + 1, topics };
 }
 
+function withPartition(state: MetadataState, topic: TopicRecord, next: PartitionRecord): MetadataState {
+  const partitions = topic.partitions.slice();
+  partitions[next.partition] = next;
+  const topics = new Map(state.topics);
+  topics.set(topic.name, { ...topic, partitions });
+  return { ...state, version: state.version + 1, topics };
+}
+
+function reserveEpoch(state: MetadataState, c: ReserveEpochCommand): MetadataState {
+  const topic = state.topics.get(c.topic);
+  if (topic === undefined || topic.topicId !== c.topicId) return state;
+  const old = topic.partitions[c.partition];
+  if (old === undefined || c.epoch <= old.highestEpoch) return state;
+  return withPartition(state, topic, { ...old, highestEpoch: c.epoch });
+}
+
 function changeLeader(state: MetadataState, c: ChangeLeaderCommand): MetadataState {
   const topic = state.topics.get(c.topic);
   if (topic === undefined || topic.topicId !== c.topicId) return state;
@@ -131,9 +163,5 @@ function changeLeader(state: MetadataState, c: ChangeLeaderCommand): MetadataSta
     highestEpoch: Math.max(old.highestEpoch, c.epoch),
     status: c.leader === -1 ? 'offline' : 'online',
   };
-  const partitions = topic.partitions.slice();
-  partitions[c.partition] = next;
-  const topics = new Map(state.topics);
-  topics.set(c.topic, { ...topic, partitions });
-  return { ...state, version: state.version + 1, topics };
+  return withPartition(state, topic, next);
 }

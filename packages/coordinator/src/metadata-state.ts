@@ -44,6 +44,11 @@ export interface TopicSettings {
   readonly retentionBytes: number;
   readonly maxMessageBytes: number;
   readonly cleanupPolicy: 'delete';
+  /**
+   * LOSSY: when no majority of a partition's replicas promises within the prepare timeout, elect
+   * the most up-to-date promiser anyway instead of leaving the partition offline.
+   */
+  readonly uncleanLeaderElection: boolean;
 }
 
 export interface TopicRecord {

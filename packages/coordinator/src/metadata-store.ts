@@ -44,6 +44,8 @@ const topicSchema = z.object({
     retentionBytes: z.number().int(),
     maxMessageBytes: z.number().int(),
     cleanupPolicy: z.literal('delete'),
+    // Absent in records written before replication: false.
+    uncleanLeaderElection: z.boolean().default(false),
   }),
   partitions: z.array(partitionSchema),
 });

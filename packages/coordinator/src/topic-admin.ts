@@ -6,13 +6,14 @@ import {
 import type { TopicInfo } from '@runnel/protocol';
 import { assignReplicas, brokerLoad } from './assignment.js';
 import {
-  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT, REPLICATION_FACTOR_SUPPORTED_MAX,
+  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT,
   TOPIC_RETENTION_BYTES_DEFAULT, TOPIC_RETENTION_MS_DEFAULT, TOPICS_MAX,
 } from './constants.js';
 import type { CreateTopicCommand, DeleteTopicCommand } from './metadata-commands.js';
 import type { MetadataController } from './metadata-controller.js';
 import type { MetadataState, TopicRecord, TopicSettings } from './metadata-state.js';
 import { toTopicInfo, toTopicInfos } from './metadata-snapshot.js';
+import type { IsrLookup } from './metadata-snapshot.js';
 
 /** The fields of a CreateTopic request (as proto-loader decodes them: zero = unset). */
 export interface CreateTopicInput {
@@ -24,6 +25,7 @@ export interface CreateTopicInput {
     readonly retentionBytes?: number;
     readonly maxMessageBytes?: number;
     readonly cleanupPolicy?: string | number;
+    readonly uncleanLeaderElection?: boolean;
   } | null | undefined;
 }
 
@@ -37,6 +39,7 @@ export function resolveTopicSettings(config: CreateTopicInput['config']): TopicS
   const retentionBytes = config?.retentionBytes ?? 0;
   const maxMessageBytes = config?.maxMessageBytes ?? 0;
   const cleanupPolicy = config?.cleanupPolicy ?? 'CLEANUP_POLICY_UNSPECIFIED';
+  const uncleanLeaderElection: unknown = config?.uncleanLeaderElection ?? false;
   if (!isWhole(retentionMs) || retentionMs < -1) {
     throw new RunnelError('INVALID_CONFIG', `retention_ms ${String(retentionMs)} is invalid: use -1 (keep forever), 0 (default, 7 days) or a positive number of milliseconds`);
   }
@@ -49,33 +52,36 @@ export function resolveTopicSettings(config: CreateTopicInput['config']): TopicS
   if (cleanupPolicy !== 'CLEANUP_POLICY_UNSPECIFIED' && cleanupPolicy !== 'CLEANUP_POLICY_DELETE' && cleanupPolicy !== 0 && cleanupPolicy !== 1) {
     throw new RunnelError('INVALID_CONFIG', `cleanup_policy ${String(cleanupPolicy)} is not supported: use CLEANUP_POLICY_DELETE`);
   }
+  if (typeof uncleanLeaderElection !== 'boolean') {
+    throw new RunnelError('INVALID_CONFIG', `unclean_leader_election ${String(uncleanLeaderElection)} is invalid: use true or false`);
+  }
   return {
     retentionMs: retentionMs === 0 ? TOPIC_RETENTION_MS_DEFAULT : retentionMs,
     retentionBytes: retentionBytes === 0 ? TOPIC_RETENTION_BYTES_DEFAULT : retentionBytes,
     maxMessageBytes: maxMessageBytes === 0 ? TOPIC_MESSAGE_BYTES_DEFAULT : maxMessageBytes,
     cleanupPolicy: 'delete',
+    uncleanLeaderElection,
   };
 }
 
-/** The replication factor a request asks for (0 = default), or the RunnelError refusing it. */
-export function resolveReplicationFactor(requested: number): number {
+/**
+ * The replication factor a request asks for: 1 to REPLICATION_FACTOR_MAX, or 0 for
+ * min(REPLICATION_FACTOR_DEFAULT, live brokers) (at least 1); INVALID_REPLICATION_FACTOR otherwise.
+ * Whether enough brokers are live is checked by the caller (NOT_ENOUGH_BROKERS).
+ */
+export function resolveReplicationFactor(requested: number, liveBrokers: number): number {
   if (!isWhole(requested) || requested < 0 || requested > REPLICATION_FACTOR_MAX) {
     throw new RunnelError('INVALID_REPLICATION_FACTOR', `replication factor ${String(requested)} is invalid: use 1 to ${REPLICATION_FACTOR_MAX}, or 0 for the default`);
   }
-  const rf = requested === 0 ? REPLICATION_FACTOR_DEFAULT : requested;
-  if (rf > REPLICATION_FACTOR_SUPPORTED_MAX) {
-    throw new RunnelError(
-      'REPLICATION_UNSUPPORTED',
-      `replication factor ${rf} is not supported yet: this version keeps one replica per partition; use --replication 1`,
-    );
-  }
-  return rf;
+  return requested === 0 ? Math.max(1, Math.min(REPLICATION_FACTOR_DEFAULT, liveBrokers)) : requested;
 }
 
 /**
  * Validates a CreateTopic against the state and builds the command (pure but for `newTopicId`).
  * Checks, in order: name, already exists, partitions, replication factor, config, cluster limits,
- * live brokers. Each partition starts ONLINE, led by its preferred replica at epoch 1.
+ * live brokers (at least the replication factor). Replicas and leaders are spread over the live
+ * brokers (assignment.ts); each partition starts ONLINE, led by its preferred (first) replica at
+ * epoch 1 — every replica's log is empty, so no PrepareEpoch round is needed for it.
  */
 export function planCreateTopic(state: MetadataState, input: CreateTopicInput, newTopicId: () => string = randomUUID): CreateTopicCommand {
   const problem = topicNameProblem(input.name);
@@ -84,7 +90,8 @@ export function planCreateTopic(state: MetadataState, input: CreateTopicInput, n
   if (!isWhole(input.partitions) || input.partitions < 1 || input.partitions > PARTITIONS_MAX) {
     throw new RunnelError('INVALID_PARTITIONS', `partition count ${String(input.partitions)} is invalid: use 1 to ${PARTITIONS_MAX}`);
   }
-  const replicationFactor = resolveReplicationFactor(input.replicationFactor);
+  const live = [...state.brokers.values()].filter((b) => b.alive);
+  const replicationFactor = resolveReplicationFactor(input.replicationFactor, live.length);
   const settings = resolveTopicSettings(input.config);
   if (state.topics.size >= TOPICS_MAX) throw new RunnelError('INVALID_REQUEST', `the cluster already holds the maximum of ${TOPICS_MAX} topics`);
   let total = 0;
@@ -92,7 +99,6 @@ export function planCreateTopic(state: MetadataState, input: CreateTopicInput, n
   if (total + input.partitions > CLUSTER_PARTITIONS_MAX) {
     throw new RunnelError('INVALID_REQUEST', `the cluster would hold more than ${CLUSTER_PARTITIONS_MAX} partitions (it holds ${total})`);
   }
-  const live = [...state.brokers.values()].filter((b) => b.alive);
   if (live.length < replicationFactor) {
     throw new RunnelError('NOT_ENOUGH_BROKERS', `replication factor ${replicationFactor} needs ${replicationFactor} live broker(s); ${live.length} alive`);
   }
@@ -130,6 +136,7 @@ export class TopicAdmin {
   constructor(
     private readonly controller: MetadataController,
     private readonly newTopicId: () => string = randomUUID,
+    private readonly isr?: IsrLookup,
   ) {}
 
   /** Resolves once the topic is persisted; the answer is its effective description. */
@@ -139,7 +146,7 @@ export class TopicAdmin {
       tx.apply(command);
       return command.topic;
     });
-    return toTopicInfo(topic);
+    return toTopicInfo(topic, this.isr);
   }
 
   async delete(name: string): Promise<void> {
@@ -151,10 +158,10 @@ export class TopicAdmin {
   }
 
   describe(name: string): TopicInfo {
-    return toTopicInfo(existing(this.controller.state, name));
+    return toTopicInfo(existing(this.controller.state, name), this.isr);
   }
 
   list(): TopicInfo[] {
-    return toTopicInfos(this.controller.state);
+    return toTopicInfos(this.controller.state, this.isr);
   }
 }

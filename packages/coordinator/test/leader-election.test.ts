@@ -37,7 +37,7 @@ describe('electLeaders', () => {
   it('offline on death, online with epoch + 1 on return', () => {
     const topic = {
       name: 't', topicId: 'tid', replicationFactor: 1,
-      settings: { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 10, cleanupPolicy: 'delete' as const },
+      settings: { retentionMs: -1, retentionBytes: -1, maxMessageBytes: 10, cleanupPolicy: 'delete' as const, uncleanLeaderElection: false },
       partitions: [p({ partition: 0, replicas: [1], leader: 1, leaderEpoch: 1, highestEpoch: 1 }), p({ partition: 1, replicas: [2], leader: 2, leaderEpoch: 1, highestEpoch: 1 })],
     };
     const reg = (id: number, inc = 'x'): MetadataCommand => ({ type: 'RegisterBroker', brokerId: id, address: `h:${id}`, rack: '', incarnation: inc });

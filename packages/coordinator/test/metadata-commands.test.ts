@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { apply, applyAll, emptyState } from '../src/index.js';
 import type { MetadataCommand, MetadataState, TopicRecord } from '../src/index.js';
 
-const settings = { retentionMs: 1000, retentionBytes: -1, maxMessageBytes: 1024, cleanupPolicy: 'delete' as const };
+const settings = { retentionMs: 1000, retentionBytes: -1, maxMessageBytes: 1024, cleanupPolicy: 'delete' as const, uncleanLeaderElection: false };
 
 function topic(name: string, leaders: number[], topicId = `${name}-id`): TopicRecord {
   return {

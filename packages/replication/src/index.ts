@@ -83,6 +83,7 @@ export type {
   ElectionPhase,
   ElectionReady,
   RestoredElectionState,
+  TransferOptions,
 } from './leader-election.js';
 export { FailureDetector } from './failure-detector.js';
 export { MemoryLogStorage } from './memory-log.js';

@@ -20,6 +20,27 @@ export type ElectionEvent =
   | { readonly kind: 'elected'; readonly leader: number; readonly epoch: number; readonly unclean: boolean }
   | { readonly kind: 'offline'; readonly epoch: number; readonly promises: number };
 
+/**
+ * A leadership move of a partition whose leader is fine (controlled shutdown, preferred-leader
+ * rebalancing): a normal election at `e+1` with one of these constraints.
+ */
+export interface TransferOptions {
+  /**
+   * Not a candidate (a broker shutting down). The new leader is the greatest (lastEpoch, LEO)
+   * among the promises of the OTHER replicas, chosen only once those promises alone are a majority
+   * of the replica set — so every committed batch (on a majority) is on one of them. PrepareEpoch
+   * still goes to it (promising fences it at once); if the others cannot form a majority before the
+   * prepare timeout, a normal choice among all promises is made (possibly it again).
+   */
+  readonly exclude?: number;
+  /**
+   * Preferred-leader rebalancing: wait (up to the prepare timeout) for this replica's promise as
+   * well as a majority, then choose as usual with ties going to it. It only wins when it is as up to
+   * date as the best promiser; otherwise the best keeps (re-takes) the leadership.
+   */
+  readonly prefer?: number;
+}
+
 export interface ElectionReady {
   readonly persist: readonly ElectionPersist[];
   readonly send: ReadonlyArray<{ readonly to: number; readonly msg: PrepareEpoch | RoleChange }>;
@@ -97,6 +118,8 @@ export class LeaderElection {
   #phase: ElectionPhase = { kind: 'stable' };
   #live: ReadonlySet<number> = new Set();
   #leaderLost = false;
+  /** Constraints of the election in progress, when it is a transfer. */
+  #transfer: TransferOptions | undefined;
   #now = 0;
   #lastBroadcastTick = 0;
 
@@ -139,17 +162,46 @@ export class LeaderElection {
     this.#events = [];
   }
 
-  /** The failure detector's current live set. */
+  /**
+   * The failure detector's current live set. An offline partition is retried at once when one of
+   * its replicas became live (a membership change), not only after `retryTicks`.
+   */
   setLive(live: ReadonlySet<number>): void {
+    const returned = this.#replicas.some((id) => live.has(id) && !this.#live.has(id));
     this.#live = new Set(live);
-    this.#maybeStart();
+    if (returned && this.#phase.kind === 'offline') this.#start();
+    else this.#maybeStart();
   }
 
-  /** A broker's session ended (it restarted): if it led, its leadership is void. */
+  /**
+   * A broker's session ended (it restarted): if it led, its leadership is void; an offline
+   * partition it replicates is retried at once (it may be back as a new process).
+   */
   sessionEnded(brokerId: number): void {
     if (brokerId === this.#leader && this.#phase.kind === 'stable') this.#leaderLost = true;
     if (this.#phase.kind === 'preparing') this.#phase.promises.delete(brokerId);
-    this.#maybeStart();
+    if (this.#phase.kind === 'offline' && this.#replicas.includes(brokerId)) this.#start();
+    else this.#maybeStart();
+  }
+
+  /**
+   * Moves the leadership of a stable partition (see {@link TransferOptions}); returns false, doing
+   * nothing, when the partition is not stable with a leader, or when the move cannot succeed:
+   * with `exclude`, fewer live other replicas than a majority; with `prefer`, the preferred replica
+   * is not live, not a replica, or already the leader.
+   */
+  transfer(opts: TransferOptions): boolean {
+    if (this.#phase.kind !== 'stable' || this.#leader === undefined || this.#needsElection()) return false;
+    const { exclude, prefer } = opts;
+    if (exclude !== undefined) {
+      const others = this.#replicas.filter((id) => id !== exclude && this.#live.has(id)).length;
+      if (others < this.#majority()) return false;
+    }
+    if (prefer !== undefined && (prefer === this.#leader || prefer === exclude || !this.#replicas.includes(prefer) || !this.#live.has(prefer))) return false;
+    this.#start();
+    if ((this.#phase as ElectionPhase).kind !== 'persisting-epoch') return false; // no replica live: offline
+    this.#transfer = opts;
+    return true;
   }
 
   tick(): void {
@@ -157,8 +209,12 @@ export class LeaderElection {
     const ph = this.#phase;
     if (ph.kind === 'preparing') {
       if (this.#now - ph.startTick >= this.#cfg.prepareTimeoutTicks) {
-        if (this.#cfg.uncleanElection && ph.promises.size > 0) this.#choose(ph.epoch, ph.promises, true);
+        // A transfer that could not get its preferred outcome in time falls back to the majority rule.
+        if (this.#tryChoose(ph.epoch, ph.promises, true)) {
+          // chosen
+        } else if (this.#cfg.uncleanElection && ph.promises.size > 0) this.#choose(ph.epoch, ph.promises, true);
         else {
+          this.#transfer = undefined;
           this.#events.push({ kind: 'offline', epoch: ph.epoch, promises: ph.promises.size });
           this.#phase = { kind: 'offline', sinceTick: this.#now };
         }
@@ -179,11 +235,15 @@ export class LeaderElection {
         if (ph.kind !== 'preparing' || msg.epoch !== ph.epoch || !this.#replicas.includes(msg.replicaId)) return;
         if (!this.#live.has(msg.replicaId)) return;
         ph.promises.set(msg.replicaId, msg);
-        if (ph.promises.size >= this.#majority()) this.#choose(ph.epoch, ph.promises, false);
+        this.#tryChoose(ph.epoch, ph.promises, false);
         return;
       case 'PrepareRejected':
         this.#highestEpoch = Math.max(this.#highestEpoch, msg.promisedEpoch);
-        if (ph.kind === 'preparing' && msg.epoch === ph.epoch) this.#start();
+        if (ph.kind === 'preparing' && msg.epoch === ph.epoch) {
+          const transfer = this.#transfer;
+          this.#start();
+          if (this.#phase.kind === 'persisting-epoch') this.#transfer = transfer;
+        }
         return;
       case 'LeadershipDeclined':
         if (ph.kind === 'stable' && msg.epoch === this.#epoch && msg.replicaId === this.#leader) {
@@ -228,6 +288,7 @@ export class LeaderElection {
 
   #start(): void {
     this.#leaderLost = false;
+    this.#transfer = undefined;
     this.#leader = undefined;
     if (!this.#replicas.some((id) => this.#live.has(id))) {
       if (this.#phase.kind !== 'offline') this.#events.push({ kind: 'offline', epoch: this.#highestEpoch, promises: 0 });
@@ -247,9 +308,39 @@ export class LeaderElection {
     }
   }
 
+  /**
+   * Chooses when the promises allow a clean choice: a majority of the replica set (for a transfer
+   * with `exclude`: a majority without the excluded replica; with `prefer`: also the preferred
+   * replica's promise or every live replica's). After the prepare timeout (`timedOut`), a transfer
+   * falls back to the plain majority rule. Returns whether it chose.
+   */
+  #tryChoose(epoch: number, promises: ReadonlyMap<number, EpochPromise>, timedOut: boolean): boolean {
+    const majority = this.#majority();
+    const t = this.#transfer;
+    if (t?.exclude !== undefined) {
+      const others = new Map([...promises].filter(([id]) => id !== t.exclude));
+      if (others.size >= majority) {
+        this.#choose(epoch, others, false);
+        return true;
+      }
+      if (!timedOut) return false;
+    }
+    if (promises.size < majority) return false;
+    if (t?.prefer !== undefined && !timedOut && !promises.has(t.prefer)) {
+      const waiting = this.#replicas.some((id) => this.#live.has(id) && !promises.has(id));
+      if (waiting) return false;
+    }
+    this.#choose(epoch, promises, false);
+    return true;
+  }
+
   #choose(epoch: number, promises: ReadonlyMap<number, EpochPromise>, unclean: boolean): void {
     let best: EpochPromise | undefined;
-    for (const id of this.#replicas) {
+    const prefer = this.#transfer?.prefer;
+    this.#transfer = undefined;
+    // Ties go to the earliest in this order: the preferred replica of a rebalancing, then replica order.
+    const order = prefer === undefined ? this.#replicas : [prefer, ...this.#replicas.filter((id) => id !== prefer)];
+    for (const id of order) {
       const p = promises.get(id);
       if (p === undefined) continue;
       if (best === undefined || p.lastEpoch > best.lastEpoch || (p.lastEpoch === best.lastEpoch && p.logEndOffset > best.logEndOffset)) best = p;

@@ -304,6 +304,19 @@ export class PartitionReplica {
     return st === undefined ? undefined : { match: st.match, inFlightBytes: st.inFlightBytes, inFlightBatches: st.inFlightBatches };
   }
 
+  /**
+   * Leader only (else empty): replicas, itself first, whose acknowledged durable end equals this
+   * leader's LEO and that were heard from within the liveness window (for heartbeat reports).
+   */
+  inSyncReplicas(): number[] {
+    if (this.#role !== 'leader') return [];
+    const out = [this.replicaId];
+    for (const [id, st] of this.#followers) {
+      if (st.match >= this.#leo && this.#now - st.lastHeardTick < this.#cfg.followerLivenessTicks) out.push(id);
+    }
+    return out;
+  }
+
   // ---- Ready / advance -------------------------------------------------------------------------
 
   hasReady(): boolean {

@@ -119,4 +119,86 @@ describe('leader election (coordinator)', () => {
     expect(fd.heartbeat(1, 1)).toBe(false); // a late heartbeat of the old process
     expect(fd.live()).toEqual(new Set([1]));
   });
+  it('an offline partition is retried at once when one of its replicas becomes live again (a membership change)', () => {
+    const e = new LeaderElection({ replicas: [1, 2, 3], highestEpoch: 1, leader: 1, epoch: 1 }, { prepareTimeoutTicks: 5, retryTicks: 1000 });
+    e.setLive(new Set([2]));
+    drain(e);
+    e.epochPersisted(2);
+    drain(e);
+    for (let i = 0; i < 5; i++) e.tick();
+    expect(drain(e).events).toContainEqual({ kind: 'offline', epoch: 2, promises: 0 });
+    e.setLive(new Set([2])); // nothing new: waits for retryTicks
+    expect(drain(e).persist).toEqual([]);
+    e.setLive(new Set([2, 3]));
+    expect(drain(e).persist).toEqual([{ kind: 'highestEpoch', epoch: 3 }]);
+  });
+
+  describe('transfer (controlled shutdown, preferred leader)', () => {
+    function transferring(replicas: number[], leader: number, live: number[], opts: { exclude?: number; prefer?: number }, config = {}): LeaderElection {
+      const e = new LeaderElection({ replicas, highestEpoch: 4, leader, epoch: 4 }, config);
+      e.setLive(new Set(live));
+      expect(drain(e).persist).toEqual([]);
+      expect(e.transfer(opts)).toBe(true);
+      expect(drain(e).persist).toEqual([{ kind: 'highestEpoch', epoch: 5 }]);
+      e.epochPersisted(5);
+      expect(drain(e).send.map((s) => s.to)).toEqual(live);
+      return e;
+    }
+
+    it('with `exclude`, the leader is the greatest (lastEpoch, LEO) among promises of the OTHER replicas that alone form a majority, so committed data is kept', () => {
+      const e = transferring([1, 2, 3], 1, [1, 2, 3], { exclude: 1 });
+      e.step(promise(5, 1, 4, 100)); // the excluded leader: longest log (uncommitted tail), never chosen
+      e.step(promise(5, 2, 4, 90));
+      // {1, 2} is a majority, but without 1 it is not: a batch committed on {1, 3} could be missing from 2.
+      expect(drain(e).persist).toEqual([]);
+      e.step(promise(5, 3, 4, 95));
+      expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 3, epoch: 5, replicas: [1, 2, 3] }]);
+      e.assignmentPersisted(5);
+      expect(drain(e).events).toEqual([{ kind: 'elected', leader: 3, epoch: 5, unclean: false }]);
+    });
+
+    it('with `exclude` on five replicas, three other promisers suffice and the best of them wins', () => {
+      const e = transferring([1, 2, 3, 4, 5], 1, [1, 2, 3, 4, 5], { exclude: 1 });
+      e.step(promise(5, 1, 4, 50));
+      e.step(promise(5, 2, 3, 70));
+      e.step(promise(5, 5, 4, 40));
+      expect(drain(e).persist).toEqual([]);
+      e.step(promise(5, 4, 4, 45));
+      expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 4, epoch: 5, replicas: [1, 2, 3, 4, 5] }]);
+    });
+
+    it('is refused when the other live replicas cannot form a majority, or when nothing would change', () => {
+      const e = new LeaderElection({ replicas: [1, 2, 3], highestEpoch: 4, leader: 1, epoch: 4 });
+      e.setLive(new Set([1, 2]));
+      expect(e.transfer({ exclude: 1 })).toBe(false);
+      expect(e.transfer({ prefer: 1 })).toBe(false); // already the leader
+      expect(e.transfer({ prefer: 3 })).toBe(false); // not live
+      expect(drain(e).persist).toEqual([]);
+      const single = new LeaderElection({ replicas: [1], highestEpoch: 1, leader: 1, epoch: 1 });
+      single.setLive(new Set([1]));
+      expect(single.transfer({ exclude: 1 })).toBe(false);
+    });
+
+    it('with `exclude`, falls back to the plain majority rule after the prepare timeout', () => {
+      const e = transferring([1, 2, 3], 1, [1, 2, 3], { exclude: 1 }, { prepareTimeoutTicks: 5 });
+      e.step(promise(5, 1, 4, 100));
+      e.step(promise(5, 2, 4, 90));
+      for (let i = 0; i < 5; i++) e.tick();
+      expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 1, epoch: 5, replicas: [1, 2, 3] }]);
+    });
+
+    it('with `prefer`, waits for the preferred replica and gives it the tie; a lagging preferred replica does not win', () => {
+      const e = transferring([1, 2, 3], 2, [1, 2, 3], { prefer: 1 });
+      e.step(promise(5, 2, 4, 50));
+      e.step(promise(5, 3, 4, 50));
+      expect(drain(e).persist).toEqual([]); // a majority, but the preferred replica has not answered
+      e.step(promise(5, 1, 4, 50));
+      expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 1, epoch: 5, replicas: [1, 2, 3] }]);
+
+      const f = transferring([1, 2, 3], 2, [1, 2, 3], { prefer: 1 });
+      f.step(promise(5, 1, 4, 40));
+      f.step(promise(5, 2, 4, 50));
+      expect(drain(f).persist).toEqual([{ kind: 'assignment', leader: 2, epoch: 5, replicas: [1, 2, 3] }]);
+    });
+  });
 });
