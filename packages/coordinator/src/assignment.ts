@@ -30,7 +30,9 @@ export function brokerLoad(state: MetadataState): BrokerLoad {
   const replicaCounts = new Map<number, number>();
   for (const topic of state.topics.values()) {
     for (const p of topic.partitions) {
-      if (p.leader >= 0) leaderCounts.set(p.leader, (leaderCounts.get(p.leader) ?? 0) + 1);
+      // Preferred leaders: where leadership settles (elections and rebalancing move it back there).
+      const preferred = p.replicas[0];
+      if (preferred !== undefined) leaderCounts.set(preferred, (leaderCounts.get(preferred) ?? 0) + 1);
       for (const r of p.replicas) replicaCounts.set(r, (replicaCounts.get(r) ?? 0) + 1);
     }
   }

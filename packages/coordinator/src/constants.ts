@@ -38,8 +38,10 @@ export const TOPIC_RETENTION_BYTES_DEFAULT = -1;
 /** A CreateTopic with replication factor 0 gets min(this, live brokers). */
 export const REPLICATION_FACTOR_DEFAULT = 3;
 
-/** The first leader epoch of a new partition (0 stays "unset" on the wire). */
+/** The first leader epoch of a new partition (a new partition is at epoch 0, no leader, until elected). */
 export const FIRST_LEADER_EPOCH = 1;
+/** CreateTopic waits at most this long for every new partition's first leader before answering. */
+export const TOPIC_CREATE_LEADERS_WAIT_MS = 5000;
 
 /** Grace given to in-flight calls on close before they are cancelled. */
 export const SHUTDOWN_GRACE_MS = 2000;

@@ -2,9 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { normaliseError, RunnelError, toGrpcStatus } from '@runnel/protocol';
 import type { CoordinatorHandlers } from '@runnel/protocol';
 import type { Logger } from 'pino';
+import type { ElectionDriver } from './election-driver.js';
+import type { LeadershipMoves } from './leadership-moves.js';
 import type { Membership } from './membership.js';
 import type { MetadataController } from './metadata-controller.js';
 import { toClusterMetadata } from './metadata-snapshot.js';
+import type { IsrLookup } from './metadata-snapshot.js';
 import type { MetadataWatchers } from './metadata-watch.js';
 import type { TopicAdmin } from './topic-admin.js';
 
@@ -13,6 +16,9 @@ export interface CoordinatorServices {
   readonly membership: Membership;
   readonly topics: TopicAdmin;
   readonly watchers: MetadataWatchers;
+  readonly elections: ElectionDriver;
+  readonly moves: LeadershipMoves;
+  readonly isr: IsrLookup;
   readonly log: Logger;
 }
 
@@ -40,11 +46,20 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
   }
 
   return {
-    // Replication milestone: wired to leader election there.
-    ControlledShutdown: (_call: unknown, callback: (err: Partial<grpc.StatusObject>) => void) =>
-      callback({ code: grpc.status.UNIMPLEMENTED, details: 'controlled shutdown is not implemented yet' }),
-    DeclineLeadership: (_call: unknown, callback: (err: Partial<grpc.StatusObject>) => void) =>
-      callback({ code: grpc.status.UNIMPLEMENTED, details: 'leader election is not implemented yet' }),
+    ControlledShutdown: unary('ControlledShutdown', async (req) => ({
+      leadershipsRemaining: await s.moves.controlledShutdown(req.brokerId, req.incarnation),
+    })),
+    DeclineLeadership: unary('DeclineLeadership', (req) => {
+      const broker = s.controller.state.brokers.get(req.brokerId);
+      if (broker === undefined || broker.incarnation !== req.incarnation) {
+        throw new RunnelError('UNKNOWN_BROKER', `broker ${req.brokerId} (incarnation ${JSON.stringify(req.incarnation)}) is not registered; register first`);
+      }
+      if (!s.elections.declined(req.topicId, req.partition, req.epoch, req.brokerId)) {
+        throw new RunnelError('UNKNOWN_PARTITION', `no partition ${req.partition} of topic id ${JSON.stringify(req.topicId)}`);
+      }
+      s.log.info({ brokerId: req.brokerId, topicId: req.topicId, partition: req.partition, epoch: req.epoch }, 'leadership declined');
+      return {};
+    }),
     CreateTopic: unary('CreateTopic', async (req) => {
       const info = await s.topics.create({
         name: req.name,
@@ -62,7 +77,7 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
     }),
     ListTopics: unary('ListTopics', () => ({ topics: s.topics.list() })),
     DescribeTopic: unary('DescribeTopic', (req) => s.topics.describe(req.name)),
-    DescribeCluster: unary('DescribeCluster', () => toClusterMetadata(s.controller.state)),
+    DescribeCluster: unary('DescribeCluster', () => toClusterMetadata(s.controller.state, s.isr)),
     RegisterBroker: unary('RegisterBroker', (req) =>
       s.membership.register({ brokerId: req.brokerId, address: req.address, rack: req.rack, incarnation: req.incarnation }),
     ),
@@ -71,7 +86,7 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
     },
     WatchMetadata: (call) => {
       try {
-        s.watchers.add(call, toClusterMetadata(s.controller.state));
+        s.watchers.add(call, toClusterMetadata(s.controller.state, s.isr));
       } catch (err) {
         call.emit('error', toStatus('WatchMetadata', err));
       }

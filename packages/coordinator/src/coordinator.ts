@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config.js';
 import { SHUTDOWN_GRACE_MS } from './constants.js';
 import { coordinatorHandlers } from './coordinator-server.js';
+import { ElectionDriver } from './election-driver.js';
+import { LeaderStatusTable } from './leader-status.js';
+import { LeadershipMoves } from './leadership-moves.js';
 import { Membership } from './membership.js';
 import { MetadataController } from './metadata-controller.js';
 import { toClusterMetadata } from './metadata-snapshot.js';
@@ -11,11 +14,15 @@ import { loadState } from './metadata-store.js';
 import { MetadataWatchers } from './metadata-watch.js';
 import { openMetaStore } from './meta-store-open.js';
 import type { OpenedMetaStore } from './meta-store-open.js';
+import { PrepareEpochClient } from './prepare-epoch-client.js';
+import type { PrepareEpochTransport } from './prepare-epoch-client.js';
 import { TopicAdmin } from './topic-admin.js';
 
 export interface StartCoordinatorOptions {
   /** Opens the metadata store; default: LevelDB (@runnel/storage) in `config.dataDir`, fsync always. */
   readonly openStore?: (dataDir: string, log: Logger) => Promise<OpenedMetaStore>;
+  /** How PrepareEpoch reaches brokers; default: gRPC (Replication.PrepareEpoch). */
+  readonly prepareTransport?: (log: Logger) => PrepareEpochTransport;
 }
 
 export interface RunningCoordinator {
@@ -38,21 +45,48 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const store = await (options.openStore ?? openMetaStore)(config.dataDir, logger);
   let server: RunningServer | undefined;
   let membership: Membership | undefined;
+  let driver: ElectionDriver | undefined;
+  let moves: LeadershipMoves | undefined;
   try {
     const { state, created } = await loadState(store.meta);
     log.info({ clusterId: state.clusterId, version: state.version, brokers: state.brokers.size, topics: state.topics.size, created }, 'metadata loaded');
     const watchers = new MetadataWatchers();
-    const controller = new MetadataController(store.meta, state, log, (next) => watchers.publish(toClusterMetadata(next)));
-    membership = new Membership({ controller, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, log });
-    await membership.start();
-    const topics = new TopicAdmin(controller);
-    const handlers = coordinatorHandlers({ controller, membership, topics, watchers, log });
+    const status = new LeaderStatusTable();
+    let elections: ElectionDriver | undefined;
+    const controller = new MetadataController(store.meta, state, log, (next) => {
+      status.prune(next);
+      watchers.publish(toClusterMetadata(next, status.isr));
+      elections?.sync(next);
+    });
+    const members = new Membership({
+      controller,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      log,
+      onAwaitingChange: () => elections?.sync(controller.state),
+      onLeaderStatus: (brokerId, statuses) => status.report(controller.state, brokerId, statuses),
+    });
+    membership = members;
+    await members.start();
+    const electionLog = logger.child({ component: 'election' });
+    elections = new ElectionDriver({
+      controller,
+      transport: (options.prepareTransport ?? ((l: Logger) => new PrepareEpochClient(l)))(electionLog),
+      log: electionLog,
+      awaiting: () => members.awaitingBrokerIds(),
+    });
+    driver = elections;
+    elections.start();
+    const leadership = new LeadershipMoves({ controller, driver: elections, status, log: electionLog, preferredLeaderCheckIntervalMs: config.preferredLeaderCheckIntervalMs });
+    moves = leadership;
+    leadership.start();
+    const topics = new TopicAdmin(controller, undefined, status.isr, (ms) => elections.nextChange(ms));
+    const handlers = coordinatorHandlers({ controller, membership: members, topics, watchers, log, elections, moves: leadership, isr: status.isr });
     server = await startGrpcServer(config.host, config.port, [
       { name: 'runnel.v1.Coordinator', definition: runnelGrpc().runnel.v1.Coordinator.service, implementation: handlers },
     ]);
     server.setServing(true);
     const running = server;
-    const members = membership;
     const address = `${config.host}:${server.port}`;
     log.info({ address, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, 'coordinator serving');
     let closing: Promise<void> | undefined;
@@ -63,6 +97,8 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       close() {
         closing ??= (async () => {
           running.setServing(false);
+          leadership.close();
+          elections.close();
           members.close();
           watchers.closeAll();
           await running.shutdown(SHUTDOWN_GRACE_MS);
@@ -74,6 +110,8 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       },
     };
   } catch (err) {
+    moves?.close();
+    driver?.close();
     membership?.close();
     if (server !== undefined) await server.shutdown(0);
     await store.close();

@@ -12,8 +12,6 @@ export { emptyState, liveBrokerIds } from './metadata-state.js';
 export type { MetadataState, BrokerRecord, TopicRecord, PartitionRecord, PartitionStatus, TopicSettings } from './metadata-state.js';
 export { assignReplicas, brokerLoad, brokerRing } from './assignment.js';
 export type { AssignableBroker, AssignmentInput, BrokerLoad } from './assignment.js';
-export { electLeaders, electPartition } from './leader-election.js';
-export type { ElectionContext, PartitionDecision } from './leader-election.js';
 export { planCreateTopic, resolveTopicSettings, resolveReplicationFactor } from './topic-admin.js';
 export type { CreateTopicInput } from './topic-admin.js';
 export { toClusterMetadata, toTopicInfo } from './metadata-snapshot.js';

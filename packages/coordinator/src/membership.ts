@@ -7,9 +7,7 @@ import {
   BROKER_ADDRESS_CHARS_MAX, BROKER_ID_MAX, BROKER_INCARNATION_CHARS_MAX, BROKER_RACK_CHARS_MAX, BROKERS_MAX,
   FAILURE_CHECK_INTERVAL_MS_MIN,
 } from './constants.js';
-import { electLeaders } from './leader-election.js';
-import type { ElectionContext } from './leader-election.js';
-import type { MetadataController, MetadataTransaction } from './metadata-controller.js';
+import type { MetadataController } from './metadata-controller.js';
 import { toClusterMetadata } from './metadata-snapshot.js';
 
 export type HeartbeatCall = grpc.ServerDuplexStream<BrokerHeartbeat__Output, HeartbeatAck>;
@@ -28,6 +26,10 @@ export interface MembershipOptions {
   readonly log: Logger;
   /** Monotonic milliseconds; default performance.now. */
   readonly now?: () => number;
+  /** The set of brokers awaited after a coordinator restart shrank (the live set the elections see changed). */
+  readonly onAwaitingChange?: () => void;
+  /** A heartbeat carried the statuses of partitions the broker leads. */
+  readonly onLeaderStatus?: (brokerId: number, statuses: BrokerHeartbeat__Output['partitions']) => void;
 }
 
 /** A registered broker incarnation this coordinator process has heard from. */
@@ -59,17 +61,20 @@ export function validateRegistration(r: RegisterBrokerInput): void {
  * Cluster membership and failure detection.
  *
  * - RegisterBroker makes a broker alive. A new incarnation for a known id is a restart: the old
- *   incarnation is declared dead first (its leaderships end; with one replica the partitions go
- *   offline), then the new one registers (the partitions come back with epoch + 1). The same
- *   incarnation again changes nothing.
+ *   incarnation is declared dead first, then the new one registers (the election driver sees the new
+ *   incarnation and ends the old one's leaderships). The same incarnation again changes nothing.
  * - Heartbeat streams carry `(broker_id, incarnation)`; each is acknowledged with the metadata
  *   version. A heartbeat for an unregistered broker or an old incarnation fails the stream with
  *   UNKNOWN_BROKER (the broker must register again).
  * - A broker whose heartbeat stream ends, or that sends nothing for the session timeout, is declared
  *   dead: one periodic check, O(brokers) per tick.
  * - After a coordinator restart every stored broker starts not-alive and has one session timeout to
- *   register again; until then its leaderships stay in place (brokers keep serving while the
- *   coordinator is away); after it, they are reassigned as for a dead broker.
+ *   register again; until then the elections count it as live, so its leaderships stay in place
+ *   (brokers keep serving while the coordinator is away); after it, they are reassigned as for a
+ *   dead broker.
+ *
+ * Leader elections react to the resulting metadata (election-driver.ts); membership only records
+ * who is alive.
  *
  * Every decision is taken synchronously, in event order, and queued as a metadata change in that
  * same order, so a death and a re-registration are never applied out of order.
@@ -86,7 +91,7 @@ export class Membership {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(opts: MembershipOptions) {
+  constructor(private readonly opts: MembershipOptions) {
     this.controller = opts.controller;
     this.sessionTimeoutMs = opts.sessionTimeoutMs;
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs;
@@ -115,9 +120,9 @@ export class Membership {
     this.timer = setInterval(() => this.check(), this.checkIntervalMs);
   }
 
-  /** The election context: brokers still awaited after a coordinator restart. */
-  electionContext(): ElectionContext {
-    return { awaitingBrokerIds: new Set(this.awaiting.keys()) };
+  /** Brokers still awaited after a coordinator restart. */
+  awaitingBrokerIds(): ReadonlySet<number> {
+    return new Set(this.awaiting.keys());
   }
 
   /** Whether this coordinator process holds a live session for the broker. */
@@ -148,10 +153,8 @@ export class Membership {
         if (stored !== undefined && stored.incarnation !== incarnation) {
           // A restart: end the old incarnation's leaderships before the new one gets any.
           tx.apply({ type: 'MarkBrokerDead', brokerId, incarnation: stored.incarnation });
-          this.elect(tx);
         }
         tx.apply({ type: 'RegisterBroker', brokerId, address: input.address, rack: input.rack, incarnation });
-        this.elect(tx);
       });
     } catch (err) {
       if (this.sessions.get(brokerId) === session) this.sessions.delete(brokerId);
@@ -191,6 +194,7 @@ export class Membership {
       }
       bound = s;
       s.lastHeardMs = this.now();
+      if (hb.partitions.length > 0) this.opts.onLeaderStatus?.(hb.brokerId, hb.partitions);
       if (!blocked) blocked = !call.write({ metadataVersion: this.controller.state.version });
     });
     call.on('drain', () => {
@@ -221,7 +225,7 @@ export class Membership {
       this.awaiting.delete(id);
       this.log.warn({ brokerId: id, reason: 'not registered again after coordinator restart' }, 'broker dead');
     }
-    this.background(this.controller.transact((tx) => this.elect(tx)));
+    this.opts.onAwaitingChange?.();
   }
 
   /** Stops failure detection and ends every heartbeat stream (brokers will register again with the next coordinator). */
@@ -235,10 +239,6 @@ export class Membership {
     this.sessions.clear();
   }
 
-  private elect(tx: MetadataTransaction): void {
-    tx.applyAll(electLeaders(tx.state, this.electionContext()));
-  }
-
   private expire(s: Session, reason: string): void {
     if (this.closed) return;
     this.sessions.delete(s.brokerId);
@@ -249,7 +249,6 @@ export class Membership {
     this.background(
       this.controller.transact((tx) => {
         tx.apply({ type: 'MarkBrokerDead', brokerId: s.brokerId, incarnation: s.incarnation });
-        this.elect(tx);
       }),
     );
   }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import {
   PARTITIONS_MAX, REPLICATION_FACTOR_MAX, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT, TOPIC_MESSAGE_BYTES_MAX,
@@ -6,7 +7,7 @@ import {
 import type { TopicInfo } from '@runnel/protocol';
 import { assignReplicas, brokerLoad } from './assignment.js';
 import {
-  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT,
+  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT, TOPIC_CREATE_LEADERS_WAIT_MS,
   TOPIC_RETENTION_BYTES_DEFAULT, TOPIC_RETENTION_MS_DEFAULT, TOPICS_MAX,
 } from './constants.js';
 import type { CreateTopicCommand, DeleteTopicCommand } from './metadata-commands.js';
@@ -80,8 +81,8 @@ export function resolveReplicationFactor(requested: number, liveBrokers: number)
  * Validates a CreateTopic against the state and builds the command (pure but for `newTopicId`).
  * Checks, in order: name, already exists, partitions, replication factor, config, cluster limits,
  * live brokers (at least the replication factor). Replicas and leaders are spread over the live
- * brokers (assignment.ts); each partition starts ONLINE, led by its preferred (first) replica at
- * epoch 1 — every replica's log is empty, so no PrepareEpoch round is needed for it.
+ * brokers (assignment.ts); each partition starts without a leader (epoch 0) and gets its first one
+ * through a normal election — a broker only leads an epoch it promised.
  */
 export function planCreateTopic(state: MetadataState, input: CreateTopicInput, newTopicId: () => string = randomUUID): CreateTopicCommand {
   const problem = topicNameProblem(input.name);
@@ -116,10 +117,12 @@ export function planCreateTopic(state: MetadataState, input: CreateTopicInput, n
     partitions: replicaLists.map((replicas, partition) => ({
       partition,
       replicas,
-      leader: replicas[0] ?? -1,
-      leaderEpoch: FIRST_LEADER_EPOCH,
-      highestEpoch: FIRST_LEADER_EPOCH,
-      status: 'online' as const,
+      // No leader yet: the election driver elects one at epoch FIRST_LEADER_EPOCH (PrepareEpoch
+      // round, like any election) right after the topic is persisted.
+      leader: -1,
+      leaderEpoch: FIRST_LEADER_EPOCH - 1,
+      highestEpoch: FIRST_LEADER_EPOCH - 1,
+      status: 'offline' as const,
     })),
   };
   return { type: 'CreateTopic', topic };
@@ -137,15 +140,33 @@ export class TopicAdmin {
     private readonly controller: MetadataController,
     private readonly newTopicId: () => string = randomUUID,
     private readonly isr?: IsrLookup,
+    /** Resolves at the next metadata change or after the given ms (omitted: create does not wait for leaders). */
+    private readonly nextChange?: (timeoutMs: number) => Promise<void>,
   ) {}
 
-  /** Resolves once the topic is persisted; the answer is its effective description. */
+  /**
+   * Resolves once the topic is persisted and every partition has its first leader (or after
+   * TOPIC_CREATE_LEADERS_WAIT_MS, answering with what is there: clients retry an offline partition);
+   * the answer is its effective description.
+   */
   async create(input: CreateTopicInput): Promise<TopicInfo> {
-    const topic = await this.controller.transact((tx) => {
+    const created = await this.controller.transact((tx) => {
       const command = planCreateTopic(tx.state, input, this.newTopicId);
       tx.apply(command);
       return command.topic;
     });
+    let topic = created;
+    if (this.nextChange !== undefined) {
+      const deadline = performance.now() + TOPIC_CREATE_LEADERS_WAIT_MS;
+      for (;;) {
+        const now = this.controller.state.topics.get(created.name);
+        if (now === undefined || now.topicId !== created.topicId) break; // deleted meanwhile
+        topic = now;
+        const left = deadline - performance.now();
+        if (now.partitions.every((p) => p.leader >= 0) || left <= 0) break;
+        await this.nextChange(left);
+      }
+    }
     return toTopicInfo(topic, this.isr);
   }
 

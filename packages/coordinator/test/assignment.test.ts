@@ -40,7 +40,7 @@ describe('assignReplicas', () => {
     const leaders: number[] = [];
     for (let i = 0; i < 6; i++) {
       const c = planCreateTopic(s, { name: `t${i}`, partitions: 1, replicationFactor: 1 }, () => `id${i}`);
-      leaders.push(c.topic.partitions[0]?.leader ?? -1);
+      leaders.push(c.topic.partitions[0]?.replicas[0] ?? -1);
       s = applyAll(s, [c]);
     }
     expect(leaders).toEqual([1, 2, 3, 1, 2, 3]);

@@ -2,7 +2,7 @@ import type { ClusterMetadata__Output, CoordinatorClient, PartitionInfo__Output 
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCoordinatorConfig, startCoordinator } from '../src/index.js';
 import type { RunningCoordinator } from '../src/index.js';
-import { call, coordinatorClient, expectCode, FakeBroker, silentLog, tempDir, waitFor, Watcher } from './helpers.js';
+import { call, coordinatorClient, expectCode, FakeBroker, Promiser, silentLog, tempDir, waitFor, Watcher } from './helpers.js';
 
 const SESSION_TIMEOUT_MS = 400;
 const HEARTBEAT_INTERVAL_MS = 100;
@@ -29,6 +29,24 @@ async function setup(sessionTimeoutMs = SESSION_TIMEOUT_MS): Promise<{ dir: stri
 
 function broker(client: CoordinatorClient, id: number, rack = ''): FakeBroker {
   const b = new FakeBroker(client, id, `127.0.0.1:${9000 + id}`, rack);
+  cleanups.push(() => b.close());
+  return b;
+}
+
+/** PrepareEpoch servers of brokers 1..n (elections need their promises), stopped after the test. */
+async function promisers(n: number): Promise<Promiser[]> {
+  const out: Promiser[] = [];
+  for (let id = 1; id <= n; id++) {
+    const p = await Promiser.start(id);
+    cleanups.push(() => p.close());
+    out.push(p);
+  }
+  return out;
+}
+
+/** A broker whose PrepareEpoch is served by `p`. */
+function electable(client: CoordinatorClient, p: Promiser, incarnation?: string): FakeBroker {
+  const b = new FakeBroker(client, p.brokerId, p.address, '', incarnation);
   cleanups.push(() => b.close());
   return b;
 }
@@ -114,15 +132,16 @@ describe('coordinator over gRPC', () => {
 
   it('creates, lists, describes and deletes topics', async () => {
     const { client } = await setup(5000);
-    for (const id of [1, 2, 3]) await broker(client, id).register();
+    for (const p of await promisers(3)) await electable(client, p).register();
+    // Replication factor 0: min(3, live brokers). CreateTopic answers once every partition has its first leader.
     const info = await call(client.createTopic.bind(client), { name: 'orders', partitions: 12, replicationFactor: 0 });
     expect(info).toMatchObject({
-      name: 'orders', replicationFactor: 1,
+      name: 'orders', replicationFactor: 3,
       config: { retentionMs: 7 * 24 * 3600 * 1000, retentionBytes: -1, maxMessageBytes: 1024 * 1024, cleanupPolicy: 'CLEANUP_POLICY_DELETE' },
     });
     expect(info.topicId).toMatch(/^[0-9a-f-]{36}$/);
     expect(info.partitions.map((p) => p.leader)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
-    expect(info.partitions.every((p) => p.leaderEpoch === 1 && p.state === 'PARTITION_STATE_ONLINE' && p.replicas.length === 1 && p.replicas[0] === p.leader)).toBe(true);
+    expect(info.partitions.every((p) => p.leaderEpoch === 1 && p.state === 'PARTITION_STATE_ONLINE' && p.replicas.length === 3 && p.replicas[0] === p.leader)).toBe(true);
     await call(client.createTopic.bind(client), { name: 'audit', partitions: 1, replicationFactor: 1, config: { retentionMs: -1, maxMessageBytes: 100 } });
     const list = await call(client.listTopics.bind(client), {});
     expect(list.topics.map((t) => t.name)).toEqual(['audit', 'orders']);
@@ -137,7 +156,8 @@ describe('coordinator over gRPC', () => {
   it('refuses bad topic requests with their codes and changes nothing', async () => {
     const { client } = await setup(5000);
     await expectCode(call(client.createTopic.bind(client), { name: 't', partitions: 1, replicationFactor: 1 }), 'NOT_ENOUGH_BROKERS');
-    await broker(client, 1).register();
+    const [p1] = await promisers(1);
+    await electable(client, p1!).register();
     await call(client.createTopic.bind(client), { name: 'exists', partitions: 2, replicationFactor: 1 });
     const before = await describeCluster(client);
     const create = (req: object): Promise<unknown> => call(client.createTopic.bind(client), { name: 'fresh', partitions: 1, replicationFactor: 1, ...req });
@@ -147,9 +167,9 @@ describe('coordinator over gRPC', () => {
     await expectCode(create({ partitions: 10_001 }), 'INVALID_PARTITIONS');
     await expectCode(create({ replicationFactor: 6 }), 'INVALID_REPLICATION_FACTOR');
     await expectCode(create({ replicationFactor: -1 }), 'INVALID_REPLICATION_FACTOR');
-    const unsupported = await expectCode(create({ replicationFactor: 3 }), 'REPLICATION_UNSUPPORTED');
-    expect(unsupported.message).toBe('replication factor 3 is not supported yet: this version keeps one replica per partition; use --replication 1');
-    expect(unsupported.grpcStatus).toBe(9); // FAILED_PRECONDITION
+    const short = await expectCode(create({ replicationFactor: 3 }), 'NOT_ENOUGH_BROKERS');
+    expect(short.message).toBe('replication factor 3 needs 3 live broker(s); 1 alive');
+    expect(short.grpcStatus).toBe(9); // FAILED_PRECONDITION
     await expectCode(create({ config: { retentionMs: -7 } }), 'INVALID_CONFIG');
     await expectCode(create({ config: { retentionBytes: -2 } }), 'INVALID_CONFIG');
     await expectCode(create({ config: { maxMessageBytes: 8 * 1024 * 1024 + 1 } }), 'INVALID_CONFIG');
@@ -162,8 +182,9 @@ describe('coordinator over gRPC', () => {
 
   it('takes a single-replica partition offline when its broker dies and back online with epoch + 1', async () => {
     const { client } = await setup();
-    const a = broker(client, 1);
-    const b = broker(client, 2);
+    const [p1, p2] = await promisers(2);
+    const a = electable(client, p1!);
+    const b = electable(client, p2!);
     for (const x of [a, b]) {
       await x.register();
       x.startHeartbeats(HEARTBEAT_INTERVAL_MS);
@@ -176,32 +197,38 @@ describe('coordinator over gRPC', () => {
     expect(partitionOf(m, 't', 0)).toMatchObject({ leader: -1, leaderEpoch: 1, replicas: [1] });
     expect(partitionOf(m, 't', 1)).toMatchObject({ leader: 2, leaderEpoch: 1, state: 'PARTITION_STATE_ONLINE' });
     // It comes back (a new process: new incarnation).
-    const a2 = broker(client, 1);
+    const a2 = electable(client, p1!);
     await a2.register();
     a2.startHeartbeats(HEARTBEAT_INTERVAL_MS);
     m = await watcher.waitFor('t/0 online', (s) => partitionOf(s, 't', 0)?.state === 'PARTITION_STATE_ONLINE');
     expect(partitionOf(m, 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 2 });
-    // A restart the coordinator only learns of by the new registration also bumps the epoch.
-    const a3 = broker(client, 1);
+    // A restart the coordinator only learns of by the new registration also starts a new epoch.
+    const a3 = electable(client, p1!);
     await a3.register();
-    expect(partitionOf(await describeCluster(client), 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 3, state: 'PARTITION_STATE_ONLINE' });
-    expect(partitionOf(await describeCluster(client), 't', 1)).toMatchObject({ leader: 2, leaderEpoch: 1 });
+    a3.startHeartbeats(HEARTBEAT_INTERVAL_MS);
+    m = await watcher.waitFor('t/0 at epoch 3', (s) => partitionOf(s, 't', 0)?.leaderEpoch === 3);
+    expect(partitionOf(m, 't', 0)).toMatchObject({ leader: 1, state: 'PARTITION_STATE_ONLINE' });
+    expect(partitionOf(m, 't', 1)).toMatchObject({ leader: 2, leaderEpoch: 1 });
+    // Every epoch was promised by the replica before it was handed out.
+    expect(p1!.promised.filter((x) => x.partition === 0).map((x) => x.epoch)).toEqual([1, 2, 3]);
   });
 
   it('keeps topics, epochs, cluster id and version across a restart; brokers come back not-alive', async () => {
     const tmp = await tempDir();
     cleanups.push(() => tmp.remove());
     const first = await start(tmp.dir, 5000);
-    const a = new FakeBroker(first.client, 1);
-    const b = new FakeBroker(first.client, 2);
+    const [p1, p2] = await promisers(2);
+    const a = new FakeBroker(first.client, 1, p1!.address);
+    const b = new FakeBroker(first.client, 2, p2!.address);
     await a.register();
     await b.register();
     await call(first.client.createTopic.bind(first.client), { name: 't', partitions: 4, replicationFactor: 1, config: { retentionBytes: 1000 } });
     await a.register(); // no change
     a.incarnation = 'restarted';
-    await a.register(); // epoch 2 for partitions led by broker 1
+    await a.register(); // a new election (epoch 2) for partitions led by broker 1
+    const epochs = async (): Promise<number[] | undefined> => (await describeCluster(first.client)).topics[0]?.partitions.map((p) => p.leaderEpoch);
+    await waitFor('epoch 2 for broker 1', async () => JSON.stringify(await epochs()) === '[2,1,2,1]');
     const before = await describeCluster(first.client);
-    expect(before.topics[0]?.partitions.map((p) => p.leaderEpoch)).toEqual([2, 1, 2, 1]);
     first.client.close();
     await first.coordinator.close();
 
@@ -226,7 +253,8 @@ describe('coordinator over gRPC', () => {
     const tmp = await tempDir();
     cleanups.push(() => tmp.remove());
     const first = await start(tmp.dir, 5000);
-    const a = new FakeBroker(first.client, 1);
+    const [p1] = await promisers(1);
+    const a = new FakeBroker(first.client, 1, p1!.address);
     await a.register();
     await call(first.client.createTopic.bind(first.client), { name: 't', partitions: 1, replicationFactor: 1 });
     first.client.close();
@@ -241,8 +269,8 @@ describe('coordinator over gRPC', () => {
     expect(partitionOf(off, 't', 0)).toMatchObject({ leader: -1, leaderEpoch: 1 });
     const a2 = new FakeBroker(second.client, 1, a.address, '', a.incarnation);
     await a2.register();
-    const on = await describeCluster(second.client);
-    expect(partitionOf(on, 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 2, state: 'PARTITION_STATE_ONLINE' });
+    const on = await watcher.waitFor('t/0 online', (s) => partitionOf(s, 't', 0)?.state === 'PARTITION_STATE_ONLINE');
+    expect(partitionOf(on, 't', 0)).toMatchObject({ leader: 1, leaderEpoch: 2 });
 
     // A third start: the epoch handed out is never reused.
     second.client.close();

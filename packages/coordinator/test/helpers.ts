@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { fromServiceError, runnelGrpc } from '@runnel/protocol';
+import { fromServiceError, runnelGrpc, startGrpcServer } from '@runnel/protocol';
 import type {
-  BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, RegisterBrokerResponse__Output,
-  RunnelError,
+  BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, PrepareEpochRequest__Output,
+  PrepareEpochResponse, RegisterBrokerResponse__Output, RunnelError,
 } from '@runnel/protocol';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -19,10 +19,10 @@ export async function tempDir(): Promise<{ dir: string; remove(): Promise<void> 
 }
 
 /** Resolves once `condition()` is truthy; rejects after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, condition: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(what: string, condition: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = condition();
+    const v = await condition();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -55,6 +55,52 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<Run
     return e;
   }
   throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+/**
+ * A broker's Replication.PrepareEpoch as the coordinator's elections see it, over real gRPC on
+ * loopback: promises every epoch above the last one it promised per partition (with an empty log),
+ * rejects the rest. Records every epoch it promised.
+ */
+export class Promiser {
+  readonly promised: Array<{ topicId: string; partition: number; epoch: number }> = [];
+  private readonly highest = new Map<string, number>();
+
+  private constructor(
+    readonly brokerId: number,
+    readonly address: string,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  static async start(brokerId: number): Promise<Promiser> {
+    let self: Promiser | undefined;
+    const server = await startGrpcServer('127.0.0.1', 0, [{
+      name: 'runnel.v1.Replication',
+      definition: runnelGrpc().runnel.v1.Replication.service,
+      implementation: {
+        Replicate: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end(),
+        PrepareEpoch: (call: grpc.ServerUnaryCall<PrepareEpochRequest__Output, PrepareEpochResponse>, cb: grpc.sendUnaryData<PrepareEpochResponse>) => {
+          cb(null, self?.answer(call.request) ?? {});
+        },
+      },
+    }]);
+    server.setServing(true);
+    self = new Promiser(brokerId, `127.0.0.1:${server.port}`, () => server.shutdown(0));
+    return self;
+  }
+
+  private answer(req: PrepareEpochRequest__Output): PrepareEpochResponse {
+    const key = `${req.topicId}/${req.partition}`;
+    const highest = this.highest.get(key) ?? 0;
+    if (req.epoch < highest) return { rejected: { epoch: req.epoch, replicaId: this.brokerId, promisedEpoch: highest } };
+    this.highest.set(key, req.epoch);
+    this.promised.push({ topicId: req.topicId, partition: req.partition, epoch: req.epoch });
+    return { promise: { epoch: req.epoch, replicaId: this.brokerId, lastEpoch: 0, logEndOffset: 0 } };
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
 }
 
 /** A broker as far as the coordinator can tell: registers, heartbeats on a stream. */

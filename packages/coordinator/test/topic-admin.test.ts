@@ -21,16 +21,17 @@ describe('planCreateTopic', () => {
   const s = state(3);
   const ok = { name: 't', partitions: 1, replicationFactor: 1 };
 
-  it('applies defaults: replication 1, retention 7 days, no size limit, 1 MiB messages, epoch 1, online', () => {
+  it('applies defaults: replication min(3, live brokers), retention 7 days, no size limit, 1 MiB messages, no leader until elected', () => {
     const c = planCreateTopic(s, { name: 't', partitions: 2, replicationFactor: 0, config: null }, () => 'id');
     expect(c.topic).toMatchObject({
-      name: 't', topicId: 'id', replicationFactor: 1,
-      settings: { retentionMs: TOPIC_RETENTION_MS_DEFAULT, retentionBytes: -1, maxMessageBytes: TOPIC_MESSAGE_BYTES_DEFAULT, cleanupPolicy: 'delete' },
+      name: 't', topicId: 'id', replicationFactor: 3,
+      settings: { retentionMs: TOPIC_RETENTION_MS_DEFAULT, retentionBytes: -1, maxMessageBytes: TOPIC_MESSAGE_BYTES_DEFAULT, cleanupPolicy: 'delete', uncleanLeaderElection: false },
     });
     expect(c.topic.partitions).toEqual([
-      { partition: 0, replicas: [1], leader: 1, leaderEpoch: 1, highestEpoch: 1, status: 'online' },
-      { partition: 1, replicas: [2], leader: 2, leaderEpoch: 1, highestEpoch: 1, status: 'online' },
+      { partition: 0, replicas: [1, 2, 3], leader: -1, leaderEpoch: 0, highestEpoch: 0, status: 'offline' },
+      { partition: 1, replicas: [2, 3, 1], leader: -1, leaderEpoch: 0, highestEpoch: 0, status: 'offline' },
     ]);
+    expect(planCreateTopic(state(2), { name: 't', partitions: 1, replicationFactor: 0 }).topic.replicationFactor).toBe(2);
   });
 
   it('refuses bad input with the right code', () => {
@@ -42,7 +43,9 @@ describe('planCreateTopic', () => {
     expect(code(s, { ...ok, partitions: 1.5 })).toBe('INVALID_PARTITIONS');
     expect(code(s, { ...ok, replicationFactor: -1 })).toBe('INVALID_REPLICATION_FACTOR');
     expect(code(s, { ...ok, replicationFactor: 6 })).toBe('INVALID_REPLICATION_FACTOR');
-    for (const rf of [2, 3, 5]) expect(code(s, { ...ok, replicationFactor: rf })).toBe('REPLICATION_UNSUPPORTED');
+    for (const rf of [2, 3]) expect(code(s, { ...ok, replicationFactor: rf })).toBe('OK');
+    for (const rf of [4, 5]) expect(code(s, { ...ok, replicationFactor: rf })).toBe('NOT_ENOUGH_BROKERS');
+    expect(code(s, { ...ok, config: { uncleanLeaderElection: 'yes' as unknown as boolean } })).toBe('INVALID_CONFIG');
     expect(code(s, { ...ok, config: { retentionMs: -2 } })).toBe('INVALID_CONFIG');
     expect(code(s, { ...ok, config: { retentionBytes: -5 } })).toBe('INVALID_CONFIG');
     expect(code(s, { ...ok, config: { maxMessageBytes: -1 } })).toBe('INVALID_CONFIG');
@@ -52,14 +55,12 @@ describe('planCreateTopic', () => {
     expect(code(applyAll(s, [planCreateTopic(s, ok, () => 'x')]), ok)).toBe('TOPIC_ALREADY_EXISTS');
   });
 
-  it('explains the unsupported replication factor', () => {
-    expect(() => planCreateTopic(s, { ...ok, replicationFactor: 3 })).toThrow(
-      'replication factor 3 is not supported yet: this version keeps one replica per partition; use --replication 1',
-    );
+  it('explains a replication factor above the live brokers', () => {
+    expect(() => planCreateTopic(s, { ...ok, replicationFactor: 4 })).toThrow('replication factor 4 needs 4 live broker(s); 3 alive');
   });
 
   it('accepts the edge values of the config', () => {
     const c = planCreateTopic(s, { ...ok, config: { retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX } });
-    expect(c.topic.settings).toEqual({ retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX, cleanupPolicy: 'delete' });
+    expect(c.topic.settings).toEqual({ retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX, cleanupPolicy: 'delete', uncleanLeaderElection: false });
   });
 });

@@ -298,6 +298,10 @@ export class LeaderElection {
     const epoch = this.#highestEpoch + 1;
     this.#highestEpoch = epoch;
     this.#phase = { kind: 'persisting-epoch', epoch };
+    // A partition's first election (no leader ever: every log is empty) waits for its preferred
+    // replica like a rebalancing would, so new partitions start on the leaders assignment spread.
+    const preferred = this.#replicas[0];
+    if (this.#epoch === 0 && preferred !== undefined && this.#live.has(preferred)) this.#transfer = { prefer: preferred };
     this.#persist.push({ kind: 'highestEpoch', epoch });
     this.#events.push({ kind: 'electing', epoch });
   }

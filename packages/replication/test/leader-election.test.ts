@@ -133,6 +133,33 @@ describe('leader election (coordinator)', () => {
     expect(drain(e).persist).toEqual([{ kind: 'highestEpoch', epoch: 3 }]);
   });
 
+  it("a partition's first election waits for its live preferred replica, so new partitions start on their preferred leaders", () => {
+    const e = new LeaderElection({ replicas: [3, 1, 2], highestEpoch: 0, leader: undefined, epoch: 0 }, { prepareTimeoutTicks: 5 });
+    e.setLive(new Set([1, 2, 3]));
+    expect(drain(e).persist).toEqual([{ kind: 'highestEpoch', epoch: 1 }]);
+    e.epochPersisted(1);
+    drain(e);
+    e.step(promise(1, 1, 0, 0));
+    e.step(promise(1, 2, 0, 0));
+    expect(drain(e).persist).toEqual([]); // a majority, but not the preferred replica yet
+    e.step(promise(1, 3, 0, 0));
+    expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 3, epoch: 1, replicas: [3, 1, 2] }]);
+  });
+
+  it('a first election whose preferred replica stays silent falls back to the majority after the prepare timeout', () => {
+    const e = new LeaderElection({ replicas: [3, 1, 2], highestEpoch: 0, leader: undefined, epoch: 0 }, { prepareTimeoutTicks: 5 });
+    e.setLive(new Set([1, 2, 3]));
+    drain(e);
+    e.epochPersisted(1);
+    drain(e);
+    e.step(promise(1, 1, 0, 0));
+    e.step(promise(1, 2, 0, 0));
+    for (let i = 0; i < 4; i++) e.tick();
+    expect(drain(e).persist).toEqual([]);
+    e.tick();
+    expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 1, epoch: 1, replicas: [3, 1, 2] }]);
+  });
+
   describe('transfer (controlled shutdown, preferred leader)', () => {
     function transferring(replicas: number[], leader: number, live: number[], opts: { exclude?: number; prefer?: number }, config = {}): LeaderElection {
       const e = new LeaderElection({ replicas, highestEpoch: 4, leader, epoch: 4 }, config);
