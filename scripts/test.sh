@@ -9,7 +9,7 @@ pnpm() { npx --yes pnpm@9.15.9 "$@"; }
 echo "runnel: typechecking tests" >&2
 pnpm exec tsc -p tsconfig.test.json || exit 1
 echo "runnel: lint" >&2
-pnpm exec eslint --max-warnings 0 'packages/*/src' || exit 1
+pnpm exec eslint --max-warnings 0 packages/*/src || exit 1
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
 node -e '

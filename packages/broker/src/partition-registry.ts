@@ -168,7 +168,7 @@ export class PartitionRegistry {
     if (replica !== undefined && replica.isLeading) return replica;
     const who = this.metadata.leaderOf(info);
     if (!who.online) {
-      throw new RunnelError('PARTITION_OFFLINE', `${topic.name}/${info.partition} has no live leader right now; retry after a metadata refresh`);
+      throw new RunnelError('PARTITION_OFFLINE', `${topic.name}/${info.partition} is offline: it has no leader right now; retry after a metadata refresh`);
     }
     if (who.leaderId === this.nodeId) {
       // The snapshot names us but the replica is still opening, declined, or just stepped down.

@@ -73,9 +73,10 @@ export function buildProgram(defaults: ProgramDefaults, ctx: CommandContext, run
     .option('--retention-ms <ms>', 'delete data older than this; -1 keeps it forever', integerIn(-1, MS_MAX))
     .option('--retention-bytes <b>', 'delete the oldest data past this many bytes per partition; -1 = no limit', integerIn(-1, MS_MAX))
     .option('--max-message-bytes <b>', 'largest record accepted', integerIn(1, INT32_MAX))
+    .option('--unclean-leader-election', 'LOSSY: when no majority of replicas answers, elect the most up-to-date one anyway')
     .option('--json', 'print the created topic as JSON')
     .addOption(bootstrap())
-    .action((name: string, opts: { bootstrap: string; partitions: number; replication?: number; retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; json?: boolean }) =>
+    .action((name: string, opts: { bootstrap: string; partitions: number; replication?: number; retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; uncleanLeaderElection?: boolean; json?: boolean }) =>
       runner('topic create', { name, ...opts }, () => topicCreate(name, opts, ctx)));
   topic
     .command('list')

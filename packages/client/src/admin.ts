@@ -13,7 +13,13 @@ export interface TopicSpec {
   partitions: number;
   /** 1-5; default min(3, live brokers) (decided by the coordinator). */
   replicationFactor?: number;
-  config?: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number };
+  config?: {
+    retentionMs?: number;
+    retentionBytes?: number;
+    maxMessageBytes?: number;
+    /** LOSSY opt-in: elect a leader without a majority of replicas (see README, Guarantees). Default false. */
+    uncleanLeaderElection?: boolean;
+  };
 }
 
 export interface PartitionOffsetsInfo {
@@ -73,7 +79,12 @@ export class AdminClient implements Admin {
       name: spec.name,
       partitions: spec.partitions,
       replicationFactor: spec.replicationFactor ?? 0,
-      config: { retentionMs: config.retentionMs ?? 0, retentionBytes: config.retentionBytes ?? 0, maxMessageBytes: config.maxMessageBytes ?? 0 },
+      config: {
+        retentionMs: config.retentionMs ?? 0,
+        retentionBytes: config.retentionBytes ?? 0,
+        maxMessageBytes: config.maxMessageBytes ?? 0,
+        uncleanLeaderElection: config.uncleanLeaderElection ?? false,
+      },
     };
     const c = this.pool.coordinator(this.options.bootstrap);
     const info = await this.coordinatorCall((t) => this.pool.unary<TopicInfo__Output>((m, o, cb) => c.CreateTopic(request, m, o, cb), t));

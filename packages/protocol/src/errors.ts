@@ -21,7 +21,6 @@ export const ERRORS = {
   UNKNOWN_TOPIC: { status: S.NOT_FOUND, retriable: false, summary: 'No topic has that name.' },
   UNKNOWN_PARTITION: { status: S.NOT_FOUND, retriable: false, summary: 'The topic has no partition with that number.' },
   OFFSET_OUT_OF_RANGE: { status: S.OUT_OF_RANGE, retriable: false, summary: 'The offset is outside [log start offset, high watermark]; the message gives the valid range.' },
-  REPLICATION_UNSUPPORTED: { status: S.FAILED_PRECONDITION, retriable: false, summary: 'Replication factor above 1 is not supported by this version yet.' },
   NOT_ENOUGH_BROKERS: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'Fewer live brokers than the replication factor asks for.' },
   NOT_LEADER: { status: S.UNAVAILABLE, retriable: true, summary: 'This broker does not lead the partition; trailers name the leader when known.' },
   PARTITION_OFFLINE: { status: S.UNAVAILABLE, retriable: true, summary: 'No live replica can lead the partition right now.' },

@@ -566,7 +566,9 @@ export class PartitionReplica {
       });
     }
     // Epoch-start control batch: nothing of earlier epochs commits before a batch of ours does.
+    // An empty log has nothing of earlier epochs, so a new partition's offsets start at 0.
     this.#epochStartOffset = this.#leo;
+    if (this.#leo === 0) return;
     this.#appendLocal(
       { baseOffset: this.#leo, recordCount: 1, epoch, sizeBytes: CONTROL_BATCH_BYTES, control: true, payload: EMPTY },
       'leader',

@@ -40,13 +40,13 @@ describe('Replication rule 1: follower fetch stream', () => {
     const c = makeNode(3);
     elect(a, [b, c], 1);
     exchange([a, b, c]);
-    expect(produce(a, 7, 'QUORUM')).toEqual({ ok: true, baseOffset: 1 });
+    expect(produce(a, 7, 'QUORUM')).toEqual({ ok: true, baseOffset: 0 });
     exchange([a, b, c]);
-    for (const n of [a, b, c]) expect(epochsOf(n)).toEqual([1, 1]);
-    expect(a.core.highWatermark).toBe(2);
-    expect(ackOf(a.acks, 7)).toEqual({ produceId: 7, baseOffset: 1 });
+    for (const n of [a, b, c]) expect(epochsOf(n)).toEqual([1]);
+    expect(a.core.highWatermark).toBe(1);
+    expect(ackOf(a.acks, 7)).toEqual({ produceId: 7, baseOffset: 0 });
     // followers learn the HW from the leader's pushes
-    expect(b.core.highWatermark).toBe(2);
+    expect(b.core.highWatermark).toBe(1);
   });
 
   it('a follower acknowledges only durable offsets: the leader does not count what a follower has not synced', () => {
@@ -57,13 +57,13 @@ describe('Replication rule 1: follower fetch stream', () => {
     exchange([a, b, c]);
     produce(a, 1, 'QUORUM');
     exchange([a, b, c]);
-    expect(b.log.logEndOffset).toBe(2);
+    expect(b.log.logEndOffset).toBe(1);
     expect(a.core.highWatermark).toBe(0);
     expect(ackOf(a.acks, 1)).toBeUndefined();
     flush(b);
     exchange([a, b, c]);
-    expect(a.core.highWatermark).toBe(2);
-    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 1 });
+    expect(a.core.highWatermark).toBe(1);
+    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 0 });
   });
 
   it('the leader keeps at most the byte window and the batch window in flight per follower', () => {
@@ -99,8 +99,8 @@ describe('Replication rule 1: follower fetch stream', () => {
     produce(a, 1, 'QUORUM');
     take(a); // the network loses every push
     ticks([a, b, c], 12);
-    expect(epochsOf(b)).toEqual([1, 1]);
-    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 1 });
+    expect(epochsOf(b)).toEqual([1]);
+    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 0 });
   });
 });
 
@@ -183,6 +183,25 @@ describe('Replication rule 3: commit rule', () => {
     expect(last).toMatchObject({ baseOffset: 2, epoch: 2, control: true, recordCount: 1 });
   });
 
+  it('a leader elected with an empty log appends no epoch-start batch: the first produced batch is at offset 0', () => {
+    const a = makeNode(1);
+    const b = makeNode(2, { autoFlush: false });
+    const c = makeNode(3, { autoFlush: false });
+    elect(a, [b, c], 1);
+    exchange([a, b, c]);
+    expect(a.log.batches()).toEqual([]);
+    expect(a.core.logEndOffset).toBe(0);
+    expect(produce(a, 1, 'QUORUM')).toEqual({ ok: true, baseOffset: 0 });
+    expect(a.log.batches()).toMatchObject([{ baseOffset: 0, epoch: 1, control: false, recordCount: 1 }]);
+    exchange([a, b, c]);
+    expect(a.core.highWatermark).toBe(0); // the batch is durable on the leader only
+    flush(b);
+    exchange([a, b, c]);
+    expect(a.core.highWatermark).toBe(1); // the leader's first batch of its epoch is on a majority
+    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 0 });
+    expect(b.log.batches()).toMatchObject([{ baseOffset: 0, epoch: 1, control: false }]);
+  });
+
   it('the HW is the largest offset a majority (leader included) has durably', () => {
     const a = makeNode(1);
     const nodes = [2, 3, 4, 5].map((id) => makeNode(id, { autoFlush: false }));
@@ -195,7 +214,7 @@ describe('Replication rule 3: commit rule', () => {
     expect(a.core.highWatermark).toBe(0); // leader + 1 of 5
     flush(nodes[1]!);
     exchange([a, ...nodes]);
-    expect(a.core.highWatermark).toBe(2); // leader + 2 of 5
+    expect(a.core.highWatermark).toBe(1); // leader + 2 of 5
   });
 
   it('a leader commits nothing from an earlier epoch until its own epoch-start batch is on a majority (Raft figure 8)', () => {
@@ -236,15 +255,15 @@ describe('Replication rule 4: acks', () => {
     produce(a, 1, 'NONE');
     produce(a, 2, 'LEADER');
     produce(a, 3, 'QUORUM');
-    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 1 });
+    expect(ackOf(a.acks, 1)).toEqual({ produceId: 1, baseOffset: 0 });
     expect(ackOf(a.acks, 2)).toBeUndefined();
     flush(a);
-    expect(ackOf(a.acks, 2)).toEqual({ produceId: 2, baseOffset: 2 });
+    expect(ackOf(a.acks, 2)).toEqual({ produceId: 2, baseOffset: 1 });
     expect(ackOf(a.acks, 3)).toBeUndefined();
     exchange([a, b, c]);
     flush(b);
     exchange([a, b, c]);
-    expect(ackOf(a.acks, 3)).toEqual({ produceId: 3, baseOffset: 3 });
+    expect(ackOf(a.acks, 3)).toEqual({ produceId: 3, baseOffset: 2 });
   });
 
   it('ALL waits for every assigned replica and times out when one is down', () => {
@@ -256,7 +275,7 @@ describe('Replication rule 4: acks', () => {
     produce(a, 1, 'ALL', 10);
     exchange([a, b]); // c is down: its messages are never delivered
     take(c);
-    expect(a.core.highWatermark).toBe(2);
+    expect(a.core.highWatermark).toBe(1);
     expect(ackOf(a.acks, 1)).toBeUndefined();
     for (let i = 0; i < 10; i++) {
       a.core.tick();
@@ -269,7 +288,7 @@ describe('Replication rule 4: acks', () => {
     // c is back: its keepalive fetch and the leader's retransmit bring it up to date.
     produce(a, 2, 'ALL', 50);
     ticks([a, b, c], 30);
-    expect(ackOf(a.acks, 2)).toEqual({ produceId: 2, baseOffset: 2 });
+    expect(ackOf(a.acks, 2)).toEqual({ produceId: 2, baseOffset: 1 });
   });
 
   it('QUORUM and ALL are refused with NOT_ENOUGH_REPLICAS when too few followers are live', () => {
@@ -317,6 +336,10 @@ describe('Replication rule 5: fencing', () => {
     const c = makeNode(3);
     elect(a, [b, c], 1);
     exchange([a, b, c]);
+    // One epoch-1 batch commits before the fence.
+    expect(produce(a, 9, 'QUORUM')).toEqual({ ok: true, baseOffset: 0 });
+    exchange([a, b, c]);
+    expect(ackOf(a.acks, 9)).toEqual({ produceId: 9, baseOffset: 0 });
     // The coordinator (which cannot reach a) prepares epoch 2 on b and c.
     for (const n of [b, c]) {
       step(n, { type: 'PrepareEpoch', epoch: 2 });
@@ -388,7 +411,10 @@ describe('Election, replica side', () => {
   it('storage completions must arrive in issue order (an out-of-order completion is a programmer error)', () => {
     const a = makeNode(1, { autoFlush: false });
     elect(a, [], 1);
-    expect(() => a.core.appended(5)).toThrow(/unexpected append/);
-    expect(batchEnd(a.log.batches()[0]!)).toBe(1);
+    produce(a, 1, 'LEADER');
+    produce(a, 2, 'LEADER');
+    // The append ending at 1 was issued first: completing the one ending at 2 before it is refused.
+    expect(() => a.core.appended(2)).toThrow(/unexpected append/);
+    expect(a.log.batches().map(batchEnd)).toEqual([1, 2]);
   });
 });

@@ -75,13 +75,15 @@ export interface TopicCreateOptions {
   readonly retentionMs?: number;
   readonly retentionBytes?: number;
   readonly maxMessageBytes?: number;
+  readonly uncleanLeaderElection?: boolean;
   readonly json?: boolean;
 }
 
 export async function topicCreate(name: string, opts: TopicCreateOptions, ctx: CommandContext): Promise<number> {
   const client = openClient(opts.bootstrap, ctx);
   try {
-    const config: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number } = {};
+    const config: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; uncleanLeaderElection?: boolean } = {};
+    if (opts.uncleanLeaderElection === true) config.uncleanLeaderElection = true;
     if (opts.retentionMs !== undefined) config.retentionMs = opts.retentionMs;
     if (opts.retentionBytes !== undefined) config.retentionBytes = opts.retentionBytes;
     if (opts.maxMessageBytes !== undefined) config.maxMessageBytes = opts.maxMessageBytes;
