@@ -24,10 +24,11 @@ describe('broker lifecycle', () => {
     await produce(h.client, { topic: 'keep', partition: 0, records: [value('c')] });
     await h.restart();
     const res = await fetchAll(h, 'keep', 0);
-    // Control batches at 0 (epoch 1) and 4 (epoch 2: re-elected after the restart) are never delivered.
-    expect(res.highWatermark).toBe(5);
+    // A new partition starts at offset 0 (no control batch over an empty log); the control batch at 3
+    // (epoch 2: re-elected after the restart, over a non-empty log) is never delivered.
+    expect(res.highWatermark).toBe(4);
     expect(res.batches.flatMap((b) => b.records!.records.map((r) => r.value.toString()))).toEqual(['a', 'b', 'c']);
-    expect((await produce(h.client, { topic: 'keep', partition: 0, records: [value('d')] })).baseOffset).toBe(5);
+    expect((await produce(h.client, { topic: 'keep', partition: 0, records: [value('d')] })).baseOffset).toBe(4);
     expect(h.coordinator.registrations.length).toBe(2);
     expect(new Set(h.coordinator.registrations.map((r) => r.incarnation)).size).toBe(2);
   });
@@ -47,9 +48,10 @@ describe('broker lifecycle', () => {
     // A stale snapshot (lower version) is ignored; a newer one hands leadership back at epoch 3.
     await h.coordinator.setTopics([topic({ name: 'move', partitions: 1, leaders: [1], epoch: 3 })]);
     const res = await waitFor(() => produce(h!.client, { topic: 'move', partition: 0, records: [value('z')] }).catch(() => undefined), 'leading again');
-    expect(res).toMatchObject({ baseOffset: 3, leaderEpoch: 3 });
+    // 'x' at 0 (epoch 1 over an empty log); epoch 3 starts with its control batch at 1.
+    expect(res).toMatchObject({ baseOffset: 2, leaderEpoch: 3 });
     const fetched = await fetchAll(h, 'move', 0);
-    expect(fetched.batches.map((b) => [b.baseOffset, b.leaderEpoch])).toEqual([[1, 1], [3, 3]]);
+    expect(fetched.batches.map((b) => [b.baseOffset, b.leaderEpoch])).toEqual([[0, 1], [2, 3]]);
     expect((await offsets(h, 'move', 0)).partitions[0]!.leaderEpoch).toBe(3);
   });
 
@@ -61,7 +63,7 @@ describe('broker lifecycle', () => {
     await waitFor(() => produce(h!.client, { topic: 'gone', partition: 0, records: [value('x')] }).then(() => false, (e: grpc.ServiceError) => errorCode(e) === 'UNKNOWN_TOPIC'), 'UNKNOWN_TOPIC');
     await h.coordinator.setTopics([topic({ name: 'orphan', partitions: 1, topicId: 'orphan-1' }), topic({ name: 'gone', partitions: 1, topicId: 'gone-2' })]);
     const res = await waitFor(() => produce(h!.client, { topic: 'gone', partition: 0, records: [value('new')] }).catch(() => undefined), 'recreated topic');
-    expect(res.baseOffset).toBe(1);
+    expect(res.baseOffset).toBe(0); // a fresh log: the deleted 'gone' already had 'a', 'b' at 0-1
 
     // Restart while the coordinator does not know 'orphan' (the running broker never saw it
     // deleted): its data must survive.
@@ -83,7 +85,7 @@ describe('broker lifecycle', () => {
     const beats = h.coordinator.heartbeats;
     await waitFor(() => h!.coordinator.heartbeats > beats, 'heartbeats after re-registering');
     h.coordinator.close();
-    expect((await produce(h.client, { topic: 'hb', partition: 0, records: [value('still')] })).baseOffset).toBe(1);
+    expect((await produce(h.client, { topic: 'hb', partition: 0, records: [value('still')] })).baseOffset).toBe(0);
   });
 
   it('close() ends subscriptions with SHUTTING_DOWN', async () => {

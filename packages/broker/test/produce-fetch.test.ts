@@ -38,26 +38,26 @@ afterAll(async () => {
 describe('produce and fetch', () => {
   it('assigns dense offsets and fetches the same records back', async () => {
     const a = await produce(h.client, { topic: 'events', partition: 0, records: [value('a'), value('b'), value('c')] });
-    expect(a).toMatchObject({ topic: 'events', partition: 0, baseOffset: 1, recordCount: 3, leaderEpoch: 1 }); // offset 0: the epoch-start control batch
+    expect(a).toMatchObject({ topic: 'events', partition: 0, baseOffset: 0, recordCount: 3, leaderEpoch: 1 }); // a new partition: no epoch-start control batch
     expect(a.appendTimeMs).toBeGreaterThan(0);
     const b = await produce(h.client, { topic: 'events', partition: 0, records: [{ key: Buffer.from('k'), value: Buffer.from('d'), headers: { h: Buffer.from('x') }, timestampMs: 1234 }], acks: 'ACKS_LEADER' });
-    expect(b.baseOffset).toBe(4);
+    expect(b.baseOffset).toBe(3);
 
     const all = await fetchReq({ topic: 'events', partition: 0, offset: 0 });
-    expect(all.highWatermark).toBe(5);
+    expect(all.highWatermark).toBe(4);
     expect(all.logStartOffset).toBe(0);
-    expect(all.batches.map((x) => [x.baseOffset, x.recordCount, x.leaderEpoch])).toEqual([[1, 3, 1], [4, 1, 1]]);
+    expect(all.batches.map((x) => [x.baseOffset, x.recordCount, x.leaderEpoch])).toEqual([[0, 3, 1], [3, 1, 1]]);
     expect(all.batches[0]!.records!.records.map((r) => r.value.toString())).toEqual(['a', 'b', 'c']);
     expect(all.batches[0]!.records!.records[0]!.timestampMs).toBe(a.appendTimeMs);
     const rec = all.batches[1]!.records!.records[0]!;
     expect([rec.key.toString(), rec.headers['h']?.toString(), rec.timestampMs]).toEqual(['k', 'x', 1234]);
     expect(all.batches[1]!.maxTimestampMs).toBe(1234);
 
-    const tail = await fetchReq({ topic: 'events', partition: 0, offset: 4 });
-    expect(tail.batches.map((x) => x.baseOffset)).toEqual([4]);
-    const mid = await fetchReq({ topic: 'events', partition: 0, offset: 2 });
-    expect(mid.batches[0]!.baseOffset).toBe(1); // batches are never split
-    const atEnd = await fetchReq({ topic: 'events', partition: 0, offset: 5 });
+    const tail = await fetchReq({ topic: 'events', partition: 0, offset: 3 });
+    expect(tail.batches.map((x) => x.baseOffset)).toEqual([3]);
+    const mid = await fetchReq({ topic: 'events', partition: 0, offset: 1 });
+    expect(mid.batches[0]!.baseOffset).toBe(0); // batches are never split
+    const atEnd = await fetchReq({ topic: 'events', partition: 0, offset: 4 });
     expect(atEnd.batches).toEqual([]);
   });
 
@@ -92,14 +92,14 @@ describe('produce and fetch', () => {
     const err = await failure(fetchReq({ topic: 'events', partition: 0, offset: 99 }));
     expect(errorCode(err)).toBe('OFFSET_OUT_OF_RANGE');
     expect(err.code).toBe(grpc.status.OUT_OF_RANGE);
-    expect(err.details).toContain('0 to 5');
+    expect(err.details).toContain('0 to 4');
   });
 
   it('lists offsets, including for a timestamp', async () => {
     const res = await listOffsets({ topic: 'events', partitions: [0], timestampMs: 1234 });
-    expect(res.partitions[0]).toMatchObject({ partition: 0, logStartOffset: 0, highWatermark: 5, logEndOffset: 5, leaderEpoch: 1, offsetForTimestamp: 0 });
+    expect(res.partitions[0]).toMatchObject({ partition: 0, logStartOffset: 0, highWatermark: 4, logEndOffset: 4, leaderEpoch: 1, offsetForTimestamp: 0 });
     const far = await listOffsets({ topic: 'events', partitions: [0], timestampMs: Date.now() + 3_600_000 });
-    expect(far.partitions[0]!.offsetForTimestamp).toBe(5);
+    expect(far.partitions[0]!.offsetForTimestamp).toBe(4);
     const led = await listOffsets({ topic: 'split' });
     expect(led.partitions.map((p) => p.partition)).toEqual([0]);
     const err = await failure(listOffsets({ topic: 'split', partitions: [0, 1] }));

@@ -77,14 +77,14 @@ describe('Subscribe', () => {
     await produce(h.client, { topic: 'logs', partition: 0, records: [value('old')] });
     const sub = new Sub({ start: { topic: 'logs', partition: 0, position: { latest: true }, credit: { bytes: 1 << 20, records: 1000 } } });
     await sub.until(() => sub.received.length >= 1, 'first message');
-    expect(sub.received[0]).toMatchObject({ startOffset: 2, highWatermark: 2, batches: [] });
+    expect(sub.received[0]).toMatchObject({ startOffset: 1, highWatermark: 1, batches: [] });
     for (let i = 0; i < 3; i++) {
       const res = await produce(h.client, { topic: 'logs', partition: 0, records: [value(`new${i}`), value(`x${i}`)] });
       await sub.until(() => sub.batches().some((b) => b.baseOffset === res.baseOffset), `push of ${res.baseOffset}`);
     }
-    expect(sub.batches().map((b) => b.baseOffset)).toEqual([2, 4, 6]);
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([1, 3, 5]);
     const last = sub.received[sub.received.length - 1]!;
-    expect(last.highWatermark).toBe(8);
+    expect(last.highWatermark).toBe(7);
     expect(sub.batches()[0]!.records!.records.map((r) => r.value.toString())).toEqual(['new0', 'x0']);
     sub.call.cancel();
   });
@@ -101,7 +101,7 @@ describe('Subscribe', () => {
     granted += 3;
     sub.call.write({ credit: { records: 3, bytes: 0 } });
     await sub.until(() => sub.records() === 5, 'five records');
-    expect(sub.batches().map((b) => b.baseOffset)).toEqual([1, 2, 3, 4, 5]); // the control batch at 0 is skipped
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([0, 1, 2, 3, 4]); // a new partition starts at 0
     granted += 100;
     sub.call.write({ credit: { records: 100 } });
     await sub.until(() => sub.records() === 7, 'all records');
@@ -119,22 +119,22 @@ describe('Subscribe', () => {
     expect(sub.batches()).toHaveLength(1);
     sub.call.write({ credit: { bytes: 10_000 } });
     await sub.until(() => sub.batches().length === 3, 'rest');
-    expect(sub.batches().map((b) => b.baseOffset)).toEqual([1, 3, 5]);
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([0, 2, 4]);
     sub.call.cancel();
   });
 
   it('starts at an offset inside a batch, at a timestamp, and rejects out-of-range offsets with the range', async () => {
     const t0 = Date.now() + 1_000_000;
     await produce(h.client, { topic: 'logs', partition: 3, records: [{ value: Buffer.from('ts'), timestampMs: t0 }] });
-    const hw = 4;
-    const mid = new Sub({ start: { topic: 'logs', partition: 3, position: { offset: 2 }, credit: { bytes: 1 << 20, records: 100 } } });
+    const hw = 3; // 'elsewhere' at 0 and 1 (previous test), 'ts' at 2
+    const mid = new Sub({ start: { topic: 'logs', partition: 3, position: { offset: 1 }, credit: { bytes: 1 << 20, records: 100 } } });
     await mid.until(() => mid.batches().length >= 1, 'batch');
-    expect(mid.received[0]!.startOffset).toBe(2);
+    expect(mid.received[0]!.startOffset).toBe(1);
     mid.call.cancel();
 
     const byTime = new Sub({ start: { topic: 'logs', partition: 3, position: { timestampMs: t0 }, credit: { bytes: 1 << 20, records: 100 } } });
     await byTime.until(() => byTime.received.length >= 1, 'first');
-    expect(byTime.received[0]!.startOffset).toBe(3);
+    expect(byTime.received[0]!.startOffset).toBe(2);
     byTime.call.cancel();
 
     const future = new Sub({ start: { topic: 'logs', partition: 3, position: { timestampMs: t0 + 1 } } });
@@ -145,7 +145,7 @@ describe('Subscribe', () => {
     const bad = new Sub({ start: { topic: 'logs', partition: 3, position: { offset: 42 } } });
     await bad.until(() => bad.error !== undefined, 'error');
     expect(errorCode(bad.error!)).toBe('OFFSET_OUT_OF_RANGE');
-    expect(bad.error!.details).toContain('0 to 4');
+    expect(bad.error!.details).toContain('0 to 3');
   });
 
   it('ends with INVALID_POSITION / INVALID_REQUEST / UNKNOWN_TOPIC / NOT_LEADER on bad starts', async () => {

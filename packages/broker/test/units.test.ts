@@ -144,10 +144,17 @@ describe('parseBrokerConfig', () => {
   });
 });
 
-/** A PartitionLog whose appends complete only when the test says so. */
-function controlledLog(): { log: PartitionLog; appends: AppendRecordsInput[]; complete(): void; fail(err: Error): void } {
-  let leo = 0;
-  let durable = 0;
+/** What a controlled log already holds when the replica opens it: `records` offsets, all written in `epoch`. */
+interface PriorLog {
+  readonly records: number;
+  readonly epoch: number;
+  readonly highWatermark: number;
+}
+
+/** A PartitionLog (empty, or holding `prior`) whose appends complete only when the test says so. */
+function controlledLog(prior?: PriorLog): { log: PartitionLog; prior: PriorLog | undefined; appends: AppendRecordsInput[]; complete(): void; fail(err: Error): void } {
+  let leo = prior?.records ?? 0;
+  let durable = leo;
   const appends: AppendRecordsInput[] = [];
   const waiting: Array<{ end: number; resolve: (r: AppendResult) => void; reject: (e: Error) => void; base: number }> = [];
   const log = {
@@ -155,10 +162,10 @@ function controlledLog(): { log: PartitionLog; appends: AppendRecordsInput[]; co
     get logStartOffset() { return 0; },
     get logEndOffset() { return leo; },
     get durableEndOffset() { return durable; },
-    highWatermark: 0,
-    lastEpoch: -1,
+    highWatermark: prior?.highWatermark ?? 0,
+    lastEpoch: prior?.epoch ?? -1,
     sizeBytes: 0,
-    epochEntries: () => [],
+    epochEntries: () => (prior === undefined ? [] : [{ epoch: prior.epoch, startOffset: 0 }]),
     append(input: AppendRecordsInput): Promise<AppendResult> {
       appends.push(input);
       const base = leo;
@@ -169,6 +176,7 @@ function controlledLog(): { log: PartitionLog; appends: AppendRecordsInput[]; co
   } as unknown as PartitionLog;
   return {
     log,
+    prior,
     appends,
     complete() {
       // One group commit: everything queued becomes durable at once, callbacks in order.
@@ -213,18 +221,27 @@ describe('ReplicaDriver (replication factor 1)', () => {
     expect(m.puts).toEqual(['replica-promise/t/0']);
     expect(answered).toBe(false); // the promise is answered only once durable
     m.complete();
-    expect(await promise).toMatchObject({ type: 'EpochPromise', epoch, lastEpoch: -1, logEndOffset: 0 });
+    const prior = c.prior;
+    expect(await promise).toMatchObject({ type: 'EpochPromise', epoch, lastEpoch: prior?.epoch ?? -1, logEndOffset: prior?.records ?? 0 });
     driver.roleChange(epoch, 1, [1]);
     expect(driver.isLeading).toBe(true);
+    if (prior === undefined) {
+      // An empty log has nothing of earlier epochs: no epoch-start control batch, offsets start at 0.
+      expect(c.appends).toEqual([]);
+      expect(driver.highWatermark).toBe(0);
+      return driver;
+    }
+    expect(c.appends).toHaveLength(1);
     expect(c.appends[0]).toMatchObject({ recordCount: 1, attributes: 1, leaderEpoch: epoch }); // the epoch-start control batch
+    expect(driver.highWatermark).toBe(prior.highWatermark); // nothing of earlier epochs commits before it
     c.complete();
     await flush();
-    expect(driver.highWatermark).toBe(1);
+    expect(driver.highWatermark).toBe(prior.records + 1);
     return driver;
   }
 
-  it('promises durably before answering, starts its epoch with a control batch, acks a group commit in order', async () => {
-    const c = controlledLog();
+  it('promises durably before answering, starts its epoch over a non-empty log with a control batch, acks a group commit in order', async () => {
+    const c = controlledLog({ records: 3, epoch: 2, highWatermark: 0 });
     const leader = await leaderOn(c);
     const seen: number[] = [];
     const ps = [leader.produce(built(2), 'ACKS_QUORUM', 5000, 7), leader.produce(built(1), 'ACKS_ALL', 5000, 7), leader.produce(built(3), 'ACKS_LEADER', 5000, 7)]
@@ -234,9 +251,10 @@ describe('ReplicaDriver (replication factor 1)', () => {
     expect(seen).toEqual([]); // nothing is acknowledged before it is durable
     c.complete();
     const outcomes = await Promise.all(ps);
-    expect(outcomes.map((o) => [o.baseOffset, o.leaderEpoch, o.appendTimeMs])).toEqual([[1, 4, 7], [3, 4, 7], [4, 4, 7]]);
-    expect(seen).toEqual([1, 3, 4]);
-    expect(leader.highWatermark).toBe(7);
+    // Earlier epoch's records at 0-2, the control batch at 3.
+    expect(outcomes.map((o) => [o.baseOffset, o.leaderEpoch, o.appendTimeMs])).toEqual([[4, 4, 7], [6, 4, 7], [7, 4, 7]]);
+    expect(seen).toEqual([4, 6, 7]);
+    expect(leader.highWatermark).toBe(10);
     expect(leader.inFlight).toBe(0);
   });
 
