@@ -279,4 +279,32 @@ describe('coordinator over gRPC', () => {
     const m = await describeCluster(third.client);
     expect(partitionOf(m, 't', 0)).toMatchObject({ leaderEpoch: 2 });
   });
+  it('controlled shutdown moves leaderships to the other replicas through a new epoch; a declined leadership is elected again', async () => {
+    const { client } = await setup(5000);
+    const ps = await promisers(3);
+    const brokers = ps.map((p) => electable(client, p));
+    for (const b of brokers) await b.register();
+    const info = await call(client.createTopic.bind(client), { name: 'moving', partitions: 3, replicationFactor: 3 });
+    expect(info.partitions.map((p) => [p.leader, p.leaderEpoch])).toEqual([[1, 1], [2, 1], [3, 1]]);
+
+    const res = await call(client.controlledShutdown.bind(client), { brokerId: 1, incarnation: brokers[0]!.incarnation });
+    expect(res.leadershipsRemaining).toBe(0);
+    const moved = partitionOf(await describeCluster(client), 'moving', 0);
+    expect(moved?.leader).not.toBe(1);
+    expect(moved?.leaderEpoch).toBe(2);
+    // Broker 1 was asked to promise epoch 2 as well: promising fences its old leadership at once.
+    expect(ps[0]!.promised.some((x) => x.partition === 0 && x.epoch === 2)).toBe(true);
+
+    // The new leader declines (as a restarted replica would): a third epoch, another election.
+    await call(client.declineLeadership.bind(client), { brokerId: moved!.leader, incarnation: brokers[moved!.leader - 1]!.incarnation, topicId: info.topicId, partition: 0, epoch: 2 });
+    await waitFor('epoch 3 for moving/0', async () => partitionOf(await describeCluster(client), 'moving', 0)?.leaderEpoch === 3);
+
+    // Bad input changes nothing.
+    const before = await describeCluster(client);
+    await expectCode(call(client.controlledShutdown.bind(client), { brokerId: 2, incarnation: 'not-its-incarnation' }), 'UNKNOWN_BROKER');
+    await expectCode(call(client.controlledShutdown.bind(client), { brokerId: 9, incarnation: 'x' }), 'UNKNOWN_BROKER');
+    await expectCode(call(client.declineLeadership.bind(client), { brokerId: 2, incarnation: 'nope', topicId: info.topicId, partition: 0, epoch: 3 }), 'UNKNOWN_BROKER');
+    await expectCode(call(client.declineLeadership.bind(client), { brokerId: 2, incarnation: brokers[1]!.incarnation, topicId: info.topicId, partition: 7, epoch: 3 }), 'UNKNOWN_PARTITION');
+    expect(await describeCluster(client)).toEqual(before);
+  });
 });
