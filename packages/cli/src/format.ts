@@ -13,6 +13,8 @@ export interface PartitionView {
   readonly partition: number;
   readonly leader: number;
   readonly replicas: readonly number[];
+  /** Replicas the leader last reported as caught up (empty when not reported yet). */
+  readonly inSyncReplicas: readonly number[];
   readonly epoch: number;
   readonly state: string;
   readonly logStartOffset: number | null;
@@ -138,9 +140,9 @@ function describeConfig(c: TopicConfigView): string {
 export function formatTopicDescribe(topic: TopicView): string {
   const headline = `topic ${topic.name} (id ${topic.topicId}): ${topic.partitions.length} partitions, replication ${topic.replicationFactor}\nconfig: ${describeConfig(topic.config)}\n`;
   return headline + table(
-    ['partition', 'leader', 'replicas', 'epoch', 'state', 'log start', 'high watermark', 'log end'],
+    ['partition', 'leader', 'replicas', 'in sync', 'epoch', 'state', 'log start', 'high watermark', 'log end'],
     topic.partitions.map((p) => [
-      p.partition, p.leader < 0 ? 'none' : p.leader, p.replicas.join(','), p.epoch, p.state,
+      p.partition, p.leader < 0 ? 'none' : p.leader, p.replicas.join(','), p.inSyncReplicas.length === 0 ? '-' : p.inSyncReplicas.join(','), p.epoch, p.state,
       orDash(p.logStartOffset), orDash(p.highWatermark), orDash(p.logEndOffset),
     ]),
   );

@@ -38,7 +38,7 @@ describe('runnel (built) against a 3-broker cluster', () => {
     expect(Object.keys(doc)).toEqual(['name', 'topicId', 'replicationFactor', 'config', 'partitions']);
     expect(doc.partitions.map((p) => p['partition'])).toEqual([0, 1, 2]);
     for (const p of doc.partitions) {
-      for (const key of ['partition', 'leader', 'replicas', 'epoch', 'state', 'logStartOffset', 'highWatermark', 'logEndOffset']) expect(p).toHaveProperty(key);
+      for (const key of ['partition', 'leader', 'replicas', 'inSyncReplicas', 'epoch', 'state', 'logStartOffset', 'highWatermark', 'logEndOffset']) expect(p).toHaveProperty(key);
       expect(p['highWatermark']).toBe(0);
       expect(p['state']).toBe('online');
     }

@@ -13,7 +13,7 @@ const info = {
   replicationFactor: 2,
   config: { retentionMs: 604_800_000, retentionBytes: -1, maxMessageBytes: 1_048_576, cleanupPolicy: 'CLEANUP_POLICY_DELETE' },
   partitions: [
-    { partition: 0, leader: 1, replicas: [1, 2], leaderEpoch: 3, state: 'PARTITION_STATE_ONLINE' },
+    { partition: 0, leader: 1, replicas: [1, 2], inSyncReplicas: [1, 2], leaderEpoch: 3, state: 'PARTITION_STATE_ONLINE' },
     { partition: 1, leader: -1, replicas: [2, 3], leaderEpoch: 1, state: 'PARTITION_STATE_OFFLINE' },
   ],
 };
@@ -25,14 +25,14 @@ describe('format', () => {
       name: 'demo', topicId: 'abc', replicationFactor: 2,
       config: { retentionMs: 604_800_000, retentionBytes: -1, maxMessageBytes: 1_048_576, cleanupPolicy: 'delete' },
       partitions: [
-        { partition: 0, leader: 1, replicas: [1, 2], epoch: 4, state: 'online', logStartOffset: 0, highWatermark: 10, logEndOffset: 12 },
-        { partition: 1, leader: -1, replicas: [2, 3], epoch: 1, state: 'offline', logStartOffset: null, highWatermark: null, logEndOffset: null },
+        { partition: 0, leader: 1, replicas: [1, 2], inSyncReplicas: [1, 2], epoch: 4, state: 'online', logStartOffset: 0, highWatermark: 10, logEndOffset: 12 },
+        { partition: 1, leader: -1, replicas: [2, 3], inSyncReplicas: [], epoch: 1, state: 'offline', logStartOffset: null, highWatermark: null, logEndOffset: null },
       ],
     });
     const text = formatTopicDescribe(view);
     expect(text).toContain('topic demo (id abc): 2 partitions, replication 2');
-    expect(text).toMatch(/│ 0\s+│ 1\s+│ 1,2\s+│ 4\s+│ online/);
-    expect(text).toMatch(/│ 1\s+│ none\s+│ 2,3/);
+    expect(text).toMatch(/│ 0\s+│ 1\s+│ 1,2\s+│ 1,2\s+│ 4\s+│ online/);
+    expect(text).toMatch(/│ 1\s+│ none\s+│ 2,3\s+│ -\s+│ 1/);
     expect(text).not.toMatch(/\u001b\[/); // no colours in pipes
   });
 

@@ -10,7 +10,7 @@ interface TopicInfoLike {
   readonly topicId?: string;
   readonly replicationFactor: number;
   readonly config?: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; cleanupPolicy?: unknown } | null;
-  readonly partitions: readonly { partition: number; leader: number; replicas: readonly number[]; leaderEpoch: number; state?: unknown }[];
+  readonly partitions: readonly { partition: number; leader: number; replicas: readonly number[]; inSyncReplicas?: readonly number[]; leaderEpoch: number; state?: unknown }[];
 }
 
 interface PartitionOffsetsLike {
@@ -42,6 +42,7 @@ export function topicView(info: TopicInfoLike, offsets: readonly PartitionOffset
       partition: p.partition,
       leader: o?.leader ?? p.leader,
       replicas: [...(o?.replicas ?? p.replicas)],
+      inSyncReplicas: [...(p.inSyncReplicas ?? [])],
       epoch: o?.leaderEpoch ?? p.leaderEpoch,
       state: partitionStateName(o?.state ?? p.state),
       logStartOffset: o === undefined ? null : Number(o.logStartOffset),
