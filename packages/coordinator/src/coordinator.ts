@@ -80,7 +80,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     const leadership = new LeadershipMoves({ controller, driver: elections, status, log: electionLog, preferredLeaderCheckIntervalMs: config.preferredLeaderCheckIntervalMs });
     moves = leadership;
     leadership.start();
-    const topics = new TopicAdmin(controller, undefined, status.isr, (ms) => elections.nextChange(ms));
+    const topics = new TopicAdmin(controller, { isr: status.isr, nextChange: (ms) => elections.nextChange(ms) });
     const handlers = coordinatorHandlers({ controller, membership: members, topics, watchers, log, elections, moves: leadership, isr: status.isr });
     server = await startGrpcServer(config.host, config.port, [
       { name: 'runnel.v1.Coordinator', definition: runnelGrpc().runnel.v1.Coordinator.service, implementation: handlers },

@@ -133,18 +133,13 @@ export class ElectionDriver {
     return this.#step(topicId, partition, { type: 'LeadershipDeclined', epoch, replicaId: brokerId });
   }
 
-  /** Starts a leadership move (see TransferOptions); false when the election refused it. */
+  /** Starts a leadership move (see TransferOptions); false when the election refused it (e.g. one is already in progress). */
   transfer(topicId: string, partition: number, opts: TransferOptions): boolean {
     const entry = this.#entries.get(partitionKey(topicId, partition));
     if (entry === undefined || this.#closed) return false;
     const started = entry.election.transfer(opts);
     this.#drain(entry);
     return started;
-  }
-
-  /** Whether the partition's election is stable (not electing, not offline). */
-  isStable(topicId: string, partition: number): boolean {
-    return this.#entries.get(partitionKey(topicId, partition))?.election.phase.kind === 'stable';
   }
 
   /** Resolves at the next metadata change (or close), or after `timeoutMs`. */

@@ -1,5 +1,5 @@
 import type { LeaderPartitionStatus__Output } from '@runnel/protocol';
-import type { MetadataState, PartitionRecord } from './metadata-state.js';
+import type { MetadataState, PartitionRecord, TopicRecord } from './metadata-state.js';
 import type { IsrLookup } from './metadata-snapshot.js';
 
 interface Reported {
@@ -18,11 +18,13 @@ const key = (topicId: string, partition: number): string => `${topicId}/${partit
  */
 export class LeaderStatusTable {
   readonly #byPartition = new Map<string, Reported>();
+  /** Topics by id for the latest state seen: rebuilt once per metadata change, not per heartbeat. */
+  #index: { readonly state: MetadataState; readonly byId: ReadonlyMap<string, TopicRecord> } | undefined;
 
   /** Records a heartbeat's statuses from `brokerId`; stale or unknown ones are ignored. */
   report(state: MetadataState, brokerId: number, statuses: readonly LeaderPartitionStatus__Output[]): void {
-    const topicsById = new Map<string, { partitions: readonly PartitionRecord[] }>();
-    for (const t of state.topics.values()) topicsById.set(t.topicId, t);
+    if (this.#index?.state !== state) this.#index = { state, byId: new Map([...state.topics.values()].map((t) => [t.topicId, t])) };
+    const topicsById = this.#index.byId;
     for (const s of statuses) {
       const p = topicsById.get(s.topicId)?.partitions[s.partition];
       if (p === undefined || p.leader !== brokerId || p.leaderEpoch !== s.epoch) continue;

@@ -64,9 +64,8 @@ export class LeadershipMoves {
     const deadline = performance.now() + CONTROLLED_SHUTDOWN_WAIT_MS;
     for (;;) {
       const movable = this.#movableFrom(this.#o.controller.state, brokerId);
-      for (const m of movable) {
-        if (this.#o.driver.isStable(m.topicId, m.partition)) this.#o.driver.transfer(m.topicId, m.partition, { exclude: brokerId });
-      }
+      // A partition whose election is already in progress refuses the transfer; it is asked again after the next change.
+      for (const m of movable) this.#o.driver.transfer(m.topicId, m.partition, { exclude: brokerId });
       const left = deadline - performance.now();
       if (movable.length === 0 || left <= 0) {
         this.#o.log.info({ brokerId, remaining: movable.length }, 'controlled shutdown');
@@ -89,7 +88,6 @@ export class LeadershipMoves {
         if (!(this.#o.status.isr(t.topicId, p)?.includes(preferred) ?? false)) continue;
         const key = partitionKey(t.topicId, p.partition);
         if (now - (this.#lastMoveMs.get(key) ?? -Infinity) < PREFERRED_LEADER_MOVE_INTERVAL_MS_MIN) continue;
-        if (!this.#o.driver.isStable(t.topicId, p.partition)) continue;
         if (moves >= PREFERRED_LEADER_MOVES_PER_CHECK_MAX) return;
         if (this.#o.driver.transfer(t.topicId, p.partition, { prefer: preferred })) {
           this.#lastMoveMs.set(key, now);

@@ -146,7 +146,6 @@ export class Membership {
     if (old !== undefined && old !== session && old.stream !== undefined) {
       this.fail(old.stream, new RunnelError('UNKNOWN_BROKER', `broker ${brokerId} registered again with another incarnation`));
     }
-    this.awaiting.delete(brokerId);
     try {
       await this.controller.transact((tx) => {
         const stored = tx.state.brokers.get(brokerId);
@@ -160,6 +159,9 @@ export class Membership {
       if (this.sessions.get(brokerId) === session) this.sessions.delete(brokerId);
       throw err;
     }
+    // Only now: until the registration is applied the elections must still count it as awaited (live),
+    // or a metadata change in between would move its leaderships away for nothing.
+    this.awaiting.delete(brokerId);
     this.log.info({ brokerId, address: input.address, rack: input.rack, incarnation }, 'broker registered');
     return {
       heartbeatIntervalMs: this.heartbeatIntervalMs,

@@ -136,13 +136,24 @@ function existing(state: MetadataState, name: string): TopicRecord {
 
 /** Create / delete / describe / list topics over the metadata controller. Bad input changes nothing. */
 export class TopicAdmin {
+  private readonly newTopicId: () => string;
+  private readonly isr: IsrLookup | undefined;
+  private readonly nextChange: ((timeoutMs: number) => Promise<void>) | undefined;
+
   constructor(
     private readonly controller: MetadataController,
-    private readonly newTopicId: () => string = randomUUID,
-    private readonly isr?: IsrLookup,
-    /** Resolves at the next metadata change or after the given ms (omitted: create does not wait for leaders). */
-    private readonly nextChange?: (timeoutMs: number) => Promise<void>,
-  ) {}
+    options: {
+      readonly newTopicId?: () => string;
+      /** In-sync replicas for descriptions (default: none reported). */
+      readonly isr?: IsrLookup;
+      /** Resolves at the next metadata change or after the given ms (omitted: create does not wait for leaders). */
+      readonly nextChange?: (timeoutMs: number) => Promise<void>;
+    } = {},
+  ) {
+    this.newTopicId = options.newTopicId ?? randomUUID;
+    this.isr = options.isr;
+    this.nextChange = options.nextChange;
+  }
 
   /**
    * Resolves once the topic is persisted and every partition has its first leader (or after
