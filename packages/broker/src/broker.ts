@@ -1,14 +1,16 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { brokerServerDefinition, runnelGrpc, startGrpcServer } from '@runnel/protocol';
+import { RunnelError, brokerServerDefinition, runnelGrpc, startGrpcServer } from '@runnel/protocol';
 import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { Store } from '@runnel/storage';
 import type { BrokerConfig } from './config.js';
-import { REPLICA_TICK_MS, SHUTDOWN_BUDGET_MS, SHUTDOWN_GRACE_MS, SHUTDOWN_PRODUCE_DRAIN_MS } from './constants.js';
+import { GROUP_TICK_MS, REPLICA_TICK_MS, SHUTDOWN_BUDGET_MS, SHUTDOWN_GRACE_MS, SHUTDOWN_PRODUCE_DRAIN_MS } from './constants.js';
 import { controlledShutdown } from './controlled-shutdown.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { fetchHandler } from './fetch-handler.js';
 import { listOffsetsHandler } from './list-offsets-handler.js';
+import { GroupCoordinator } from './groups/group-coordinator.js';
+import { groupHandlers } from './groups/group-service.js';
 import { getMetadataHandler } from './metadata-handler.js';
 import { MetadataView } from './metadata-view.js';
 import { PartitionRegistry } from './partition-registry.js';
@@ -69,6 +71,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
   });
   const produce = new ProduceService(registry, nowMs);
+  const groups = new GroupCoordinator({ nodeId: config.id, registry, metadata, produce, logger, nowMs });
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer(config.host, config.port, [
@@ -82,6 +85,13 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
           Fetch: fetchHandler(registry, logger),
           ListOffsets: listOffsetsHandler(registry, logger),
           GetMetadata: getMetadataHandler(metadata),
+          ...groupHandlers({
+            groups, registry, metadata, nowMs, logger,
+            createInternalTopic: (name, partitions) => {
+              if (link === undefined) return Promise.reject(new RunnelError('COORDINATOR_UNAVAILABLE', 'not registered with the coordinator yet'));
+              return link.createInternalTopic(name, partitions);
+            },
+          }),
         },
       },
       {
@@ -107,6 +117,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   const retention = new RetentionLoop(config.retentionCheckIntervalMs, () => registry.hosted(), logger, nowMs);
   // One broker-wide replica clock: every hosted replica ticks every REPLICA_TICK_MS.
   const ticker = setInterval(() => registry.tick(), REPLICA_TICK_MS);
+  const groupTicker = setInterval(() => groups.tick(), GROUP_TICK_MS);
   let started = false;
 
   let closing: Promise<void> | undefined;
@@ -116,6 +127,8 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
       if (started) await controlledShutdown(coordinator, logger, () => registry.all().length);
       server.setServing(false);
       registry.beginClose();
+      clearInterval(groupTicker);
+      groups.close(new RunnelError('SHUTTING_DOWN', `broker ${config.id} is shutting down; find the group's new coordinator`));
       registry.endReaders();
       const drainMs = Math.max(1_000, Math.min(SHUTDOWN_PRODUCE_DRAIN_MS, SHUTDOWN_BUDGET_MS - (Date.now() - closeStartMs)));
       await registry.finishClose(drainMs);

@@ -96,3 +96,24 @@ export const COORDINATOR_NOTIFY_TIMEOUT_MS = 2_000;
 export function ticksForMs(ms: number): number {
   return Math.max(1, Math.ceil(ms / REPLICA_TICK_MS));
 }
+
+/** Partitions of the internal `__offsets` topic (fixed when it is first created). */
+export const OFFSETS_PARTITIONS = 8;
+/** Group session timeouts a member may ask for; 0 takes the default. */
+export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 10_000;
+export const GROUP_SESSION_TIMEOUT_MS_MIN = 1_000;
+export const GROUP_SESSION_TIMEOUT_MS_MAX = 300_000;
+/** A member asked to revoke partitions that does not confirm within this is removed from its group. */
+export const GROUP_REVOKE_TIMEOUT_MS = 60_000;
+/** How often groups check for silent members and metadata changes. */
+export const GROUP_TICK_MS = 100;
+/** FindGroupCoordinator waits at most this long for `__offsets` to exist and have a leader. */
+export const GROUP_FIND_WAIT_MS = 5_000;
+/** Bounds: members per group, topics per member, groups per `__offsets` partition, offsets per commit. */
+export const GROUP_MEMBERS_MAX = 1_000;
+export const GROUP_TOPICS_MAX = 100;
+export const GROUPS_PER_PARTITION_MAX = 10_000;
+export const GROUP_COMMIT_OFFSETS_MAX = 10_000;
+export const GROUP_COMMIT_METADATA_BYTES_MAX = 4_096;
+/** Read size while rebuilding groups from `__offsets`. */
+export const GROUP_LOAD_READ_BYTES = 1_048_576;

@@ -230,6 +230,28 @@ export class CoordinatorLink {
     );
   }
 
+  /** Creates an internal topic (`__offsets`) with the default replication factor; TOPIC_ALREADY_EXISTS counts as done. */
+  createInternalTopic(name: string, partitions: number): Promise<void> {
+    if (this.closed) return Promise.reject(new RunnelError('SHUTTING_DOWN', 'the broker is shutting down'));
+    return new Promise((resolve, reject) => {
+      this.client.CreateTopic(
+        { name, partitions, replicationFactor: 0, internal: true },
+        { deadline: new Date(Date.now() + COORDINATOR_CALL_TIMEOUT_MS) },
+        (err) => {
+          if (err === null) {
+            this.logger.info({ topic: name, partitions }, 'internal topic created');
+            resolve();
+            return;
+          }
+          const error = fromServiceError(err);
+          if (error.code === 'TOPIC_ALREADY_EXISTS') resolve();
+          else if (error.code === 'UNREACHABLE' || error.code === 'TIMEOUT') reject(new RunnelError('COORDINATOR_UNAVAILABLE', `creating ${name}: ${error.message}`));
+          else reject(error);
+        },
+      );
+    });
+  }
+
   /** Cancels every stream and timer and closes the channel. */
   close(): void {
     if (this.closed) return;

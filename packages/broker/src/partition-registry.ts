@@ -211,6 +211,27 @@ export class PartitionRegistry {
   }
 
   /**
+   * Resolves true once `check()` holds (tested now and after every applied snapshot), false after
+   * `timeoutMs` or at shutdown.
+   */
+  awaitMetadata(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.metadataWaiters.delete(test);
+        resolve(ok);
+      };
+      const test = (): void => {
+        if (this.closing) finish(false);
+        else if (check()) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      this.metadataWaiters.add(test);
+    });
+  }
+
+  /**
    * Coordinator PrepareEpoch: opens the replica if needed, promises `epoch` and resolves with the
    * answer once the promise is durable (or the rejection, if a higher epoch was promised).
    */

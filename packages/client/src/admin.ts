@@ -4,6 +4,7 @@ import {
   type ClusterMetadata__Output, type ListOffsetsResponse__Output, type ListTopicsResponse__Output, type PartitionOffsets__Output, type TopicInfo__Output,
 } from '@runnel/protocol';
 import type { ConnectionPool } from './connection-pool.js';
+import { GroupAdmin, type GroupInfo, type GroupSummary, type ResetTo } from './group-admin.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ResolvedClientOptions } from './options.js';
 import { withRetry } from './retry.js';
@@ -45,6 +46,12 @@ export interface Admin {
   partitionOffsets(topic: string): Promise<PartitionOffsetsInfo[]>;
   /** First offset whose batch's max timestamp is >= timestampMs, else the high watermark. */
   offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number>;
+  /** Every consumer group (asks every live broker). */
+  listGroups(): Promise<GroupSummary[]>;
+  /** Members, assignment, committed offsets and lag per partition; UNKNOWN_GROUP if it does not exist. */
+  describeGroup(group: string): Promise<GroupInfo>;
+  /** Sets a group's committed offsets (group must have no live members). */
+  resetGroupOffsets(group: string, to: ResetTo, topics?: string[]): Promise<Array<{ topic: string; partition: number; offset: number }>>;
 }
 
 /** How many times partitionOffsets retries one leader (it is a status view, not a data path). */
@@ -57,6 +64,7 @@ const OFFSETS_RETRIES_MAX = 2;
  */
 export class AdminClient implements Admin {
   private readonly log: Logger;
+  private readonly groups: GroupAdmin;
 
   constructor(
     private readonly pool: ConnectionPool,
@@ -65,6 +73,19 @@ export class AdminClient implements Admin {
     private readonly signal: AbortSignal,
   ) {
     this.log = options.logger.child({ component: 'admin' });
+    this.groups = new GroupAdmin(pool, metadata, options, signal, (t) => this.partitionOffsets(t), (t, p, ts) => this.offsetForTimestamp(t, p, ts));
+  }
+
+  listGroups(): Promise<GroupSummary[]> {
+    return this.groups.listGroups();
+  }
+
+  describeGroup(group: string): Promise<GroupInfo> {
+    return this.groups.describeGroup(group);
+  }
+
+  resetGroupOffsets(group: string, to: ResetTo, topics?: string[]): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+    return this.groups.resetOffsets(group, to, topics);
   }
 
   private coordinatorCall<T>(call: (timeoutMs: number) => Promise<T>): Promise<T> {

@@ -2,11 +2,13 @@ import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { AdminClient, type Admin } from './admin.js';
 import { ClientClosedError } from './client-errors.js';
 import { ConnectionPool } from './connection-pool.js';
+import { hostname } from 'node:os';
 import { Consumer } from './consumer.js';
+import { GroupConsumer } from './group-consumer.js';
 import { MetadataCache } from './metadata-cache.js';
 import {
-  resolveClientOptions, resolveConsumerOptions, resolveProducerOptions,
-  type ClientOptions, type ConsumerOptions, type ProducerOptions, type ResolvedClientOptions,
+  resolveClientOptions, resolveConsumerOptions, resolveGroupConsumerOptions, resolveProducerOptions,
+  type ClientOptions, type ConsumerOptions, type GroupConsumerOptions, type ProducerOptions, type ResolvedClientOptions,
 } from './options.js';
 import { Producer } from './producer.js';
 
@@ -28,7 +30,7 @@ export class RunnelClient {
   private readonly abort = new AbortController();
   private readonly cache: MetadataCache;
   private readonly producers = new Set<Producer>();
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new Set<Consumer | GroupConsumer>();
   private closePromise: Promise<void> | undefined;
 
   constructor(options: ClientOptions = {}) {
@@ -51,9 +53,28 @@ export class RunnelClient {
     return p;
   }
 
-  consumer(options: ConsumerOptions): Consumer {
+  /**
+   * A consumer of fixed partitions (`topic`, `partitions`, `from`), or, with `group`, a member of
+   * a consumer group that gets its partitions from the group's coordinator (GroupConsumer).
+   */
+  consumer(options: GroupConsumerOptions): GroupConsumer;
+  consumer(options: ConsumerOptions): Consumer;
+  consumer(options: ConsumerOptions | GroupConsumerOptions): Consumer | GroupConsumer {
     this.assertOpen();
-    const c = new Consumer(resolveConsumerOptions(options), {
+    if ('group' in options && options.group !== undefined) {
+      const g = new GroupConsumer(resolveGroupConsumerOptions(options, `${hostname()}/${process.pid}`), {
+        pool: this.pool,
+        metadata: this.cache,
+        retry: this.options.retry,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        signal: this.abort.signal,
+        logger: this.options.logger,
+        onClose: (x) => this.consumers.delete(x),
+      });
+      this.consumers.add(g);
+      return g;
+    }
+    const c = new Consumer(resolveConsumerOptions(options as ConsumerOptions), {
       pool: this.pool,
       metadata: this.cache,
       signal: this.abort.signal,

@@ -43,3 +43,9 @@ export const BATCH_ATTRIBUTE_CONTROL = 1;
 
 /** How many brokers a metadata refresh asks (GetMetadata) when the coordinator cannot be reached. */
 export const METADATA_FALLBACK_BROKERS_MAX = 3;
+
+/** Consumer groups: how often a member checks whether its session may have expired (self-fencing). */
+export const GROUP_FENCE_CHECK_MS = 100;
+export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 10_000;
+/** Auto-commit of processed positions, at most this often (plus on revocation and close). */
+export const GROUP_AUTO_COMMIT_INTERVAL_MS_DEFAULT = 1_000;

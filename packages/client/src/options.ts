@@ -4,7 +4,7 @@ import {
   ACKS_DEFAULT, BACKOFF_MS_MAX_DEFAULT, BATCH_BYTES_MAX_DEFAULT, BOOTSTRAP_DEFAULT, BUFFER_BYTES_MAX_DEFAULT,
   CREDIT_BYTES_DEFAULT, CREDIT_BYTES_MAX, CREDIT_RECORDS_DEFAULT, CREDIT_RECORDS_MAX, INITIAL_BACKOFF_MS_DEFAULT,
   IN_FLIGHT_REQUESTS_MAX_DEFAULT, IN_FLIGHT_REQUESTS_MAX_LIMIT, LINGER_MS_DEFAULT, LINGER_MS_MAX,
-  REQUEST_TIMEOUT_MS_DEFAULT, RETRIES_MAX_DEFAULT, RETRIES_MAX_LIMIT,
+  REQUEST_TIMEOUT_MS_DEFAULT, RETRIES_MAX_DEFAULT, RETRIES_MAX_LIMIT, GROUP_AUTO_COMMIT_INTERVAL_MS_DEFAULT, GROUP_SESSION_TIMEOUT_MS_DEFAULT,
 } from './constants.js';
 
 export interface RetryOptions {
@@ -83,6 +83,45 @@ export interface ConsumerOptions {
   creditRecords?: number;
 }
 
+/**
+ * A consumer in a group: the group's coordinator shares the partitions of `topics` among its
+ * members (cooperative: on a rebalance only the partitions that move are stopped). Each partition
+ * resumes from the group's committed offset, or from `from` when none was committed.
+ */
+export interface GroupConsumerOptions {
+  group: string;
+  /** Topics to consume (at least one); `topic` is shorthand for one. */
+  topics?: string[];
+  topic?: string;
+  /** Reset policy: where a partition without a committed offset starts. Default 'latest'. */
+  from?: 'earliest' | 'latest';
+  /**
+   * Default true: the positions of records whose loop body finished (the iterator was asked for
+   * the next record) are committed every autoCommitIntervalMs, when a partition is revoked and on
+   * close: at-least-once. false: call commit() yourself.
+   */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  /** The coordinator removes a member silent this long (1000-300000). Default 10000. */
+  sessionTimeoutMs?: number;
+  /** Shown by `runnel group describe`. Default hostname/pid. */
+  clientId?: string;
+  creditBytes?: number;
+  creditRecords?: number;
+}
+
+export interface ResolvedGroupConsumerOptions {
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly from: 'earliest' | 'latest';
+  readonly autoCommit: boolean;
+  readonly autoCommitIntervalMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly clientId: string;
+  readonly creditBytes: number;
+  readonly creditRecords: number;
+}
+
 export interface ResolvedConsumerOptions {
   readonly topic: string;
   readonly partitions: readonly number[] | undefined;
@@ -153,6 +192,34 @@ export function resolveProducerOptions(options: ProducerOptions, client: Resolve
     inFlightRequestsMax: intIn('inFlightRequestsMax', options.inFlightRequestsMax, IN_FLIGHT_REQUESTS_MAX_DEFAULT, 1, IN_FLIGHT_REQUESTS_MAX_LIMIT),
     bufferBytesMax,
     requestTimeoutMs: intIn('requestTimeoutMs', options.requestTimeoutMs, client.requestTimeoutMs, 1, 600_000),
+  });
+}
+
+const KNOWN_GROUP_CONSUMER_KEYS = new Set([
+  'group', 'topics', 'topic', 'from', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'clientId', 'creditBytes', 'creditRecords',
+]);
+const GROUP_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+
+export function resolveGroupConsumerOptions(options: GroupConsumerOptions, defaultClientId: string): ResolvedGroupConsumerOptions {
+  rejectUnknownKeys('consumer', options, KNOWN_GROUP_CONSUMER_KEYS);
+  if (typeof options.group !== 'string' || !GROUP_NAME.test(options.group)) {
+    throw new RunnelError('INVALID_GROUP_NAME', `group name ${JSON.stringify(options.group)} must be 1-200 characters of A-Z a-z 0-9 . _ -`);
+  }
+  const topics = [...new Set([...(options.topics ?? []), ...(options.topic !== undefined ? [options.topic] : [])])];
+  if (topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '')) throw invalid('a group consumer needs `topics` (or `topic`)');
+  const from = options.from ?? 'latest';
+  if (from !== 'earliest' && from !== 'latest') throw new RunnelError('INVALID_POSITION', `a group consumer's from (reset policy) must be 'earliest' or 'latest', got ${JSON.stringify(from)}`);
+  if (options.autoCommit !== undefined && typeof options.autoCommit !== 'boolean') throw invalid('autoCommit must be true or false');
+  return Object.freeze({
+    group: options.group,
+    topics: Object.freeze(topics),
+    from,
+    autoCommit: options.autoCommit ?? true,
+    autoCommitIntervalMs: intIn('autoCommitIntervalMs', options.autoCommitIntervalMs, GROUP_AUTO_COMMIT_INTERVAL_MS_DEFAULT, 10, 600_000),
+    sessionTimeoutMs: intIn('sessionTimeoutMs', options.sessionTimeoutMs, GROUP_SESSION_TIMEOUT_MS_DEFAULT, 1_000, 300_000),
+    clientId: (options.clientId ?? defaultClientId).slice(0, 200),
+    creditBytes: intIn('creditBytes', options.creditBytes, CREDIT_BYTES_DEFAULT, 1, CREDIT_BYTES_MAX),
+    creditRecords: intIn('creditRecords', options.creditRecords, CREDIT_RECORDS_DEFAULT, 1, CREDIT_RECORDS_MAX),
   });
 }
 

@@ -66,6 +66,7 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
         partitions: req.partitions,
         replicationFactor: req.replicationFactor,
         config: req.config,
+        internal: req.internal,
       });
       s.log.info({ topic: info.name, topicId: info.topicId, partitions: req.partitions, replicationFactor: info.replicationFactor }, 'topic created');
       return info;

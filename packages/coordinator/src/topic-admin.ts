@@ -28,6 +28,8 @@ export interface CreateTopicInput {
     readonly cleanupPolicy?: string | number;
     readonly uncleanLeaderElection?: boolean;
   } | null | undefined;
+  /** Brokers creating an internal topic (`__offsets`): allows a "__" name. */
+  readonly internal?: boolean;
 }
 
 function isWhole(v: unknown): v is number {
@@ -85,7 +87,7 @@ export function resolveReplicationFactor(requested: number, liveBrokers: number)
  * through a normal election — a broker only leads an epoch it promised.
  */
 export function planCreateTopic(state: MetadataState, input: CreateTopicInput, newTopicId: () => string = randomUUID): CreateTopicCommand {
-  const problem = topicNameProblem(input.name);
+  const problem = topicNameProblem(input.name, input.internal === true);
   if (problem !== undefined) throw new RunnelError('INVALID_TOPIC_NAME', problem);
   if (state.topics.has(input.name)) throw new RunnelError('TOPIC_ALREADY_EXISTS', `topic ${JSON.stringify(input.name)} already exists`);
   if (!isWhole(input.partitions) || input.partitions < 1 || input.partitions > PARTITIONS_MAX) {
@@ -184,6 +186,7 @@ export class TopicAdmin {
   async delete(name: string): Promise<void> {
     await this.controller.transact((tx) => {
       const t = existing(tx.state, name);
+      if (t.name.startsWith('__')) throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(t.name)} is internal and cannot be deleted`);
       const command: DeleteTopicCommand = { type: 'DeleteTopic', name: t.name, topicId: t.topicId };
       tx.apply(command);
     });

@@ -32,6 +32,12 @@ export const ERRORS = {
   UNKNOWN_BROKER: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The broker is not registered (or registered again since); register first.' },
   UNREACHABLE: { status: S.UNAVAILABLE, retriable: true, summary: 'The process could not be reached (connection refused or lost).' },
   COORDINATOR_UNAVAILABLE: { status: S.UNAVAILABLE, retriable: true, summary: 'The coordinator cannot be reached.' },
+  INVALID_GROUP_NAME: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'Group names are 1-200 characters of [A-Za-z0-9._-].' },
+  UNKNOWN_GROUP: { status: S.NOT_FOUND, retriable: false, summary: 'The group has no members and no committed offsets.' },
+  UNKNOWN_MEMBER: { status: S.FAILED_PRECONDITION, retriable: false, summary: 'The member is not in the group (it left, timed out, or the coordinator moved); join again.' },
+  PARTITION_NOT_ASSIGNED: { status: S.FAILED_PRECONDITION, retriable: false, summary: 'A member committed an offset for a partition it does not own.' },
+  GROUP_NOT_EMPTY: { status: S.FAILED_PRECONDITION, retriable: false, summary: 'The operation needs a group without live members (stop its consumers first).' },
+  NOT_COORDINATOR: { status: S.UNAVAILABLE, retriable: true, summary: 'This broker does not coordinate the group; trailers name the broker that does, when known.' },
   STORAGE_ERROR: { status: S.INTERNAL, retriable: false, summary: 'The broker failed to read or write its disk.' },
   INTERNAL: { status: S.INTERNAL, retriable: false, summary: 'An unexpected error; see the process log.' },
 } as const satisfies Record<string, { status: grpc.status; retriable: boolean; summary: string }>;

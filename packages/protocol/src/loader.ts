@@ -13,6 +13,7 @@ export const PROTO_DIR = fileURLToPath(new URL('../../../proto', import.meta.url
 export const PROTO_FILES = [
   'runnel/v1/records.proto',
   'runnel/v1/metadata.proto',
+  'runnel/v1/groups.proto',
   'runnel/v1/broker.proto',
   'runnel/v1/coordinator.proto',
   'runnel/v1/replication.proto',
