@@ -24,10 +24,14 @@ export class ProduceService {
     private readonly nowMs: () => number,
   ) {}
 
-  start(request: ProduceRequest__Output | null | undefined): Promise<ProduceResponse> {
+  /** `internal`: the broker's own writes (group commits); clients cannot write to "__" topics. */
+  start(request: ProduceRequest__Output | null | undefined, internal = false): Promise<ProduceResponse> {
     try {
       if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
       const topic = this.registry.resolveTopic(request.topic);
+      if (!internal && topic.name.startsWith('__')) {
+        throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
+      }
       const records = request.records ?? [];
       if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
       let partition: number;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { clusterStatus } from './commands/cluster-status.js';
 import { clusterUp } from './commands/cluster-up.js';
 import { consume } from './commands/consume.js';
+import { groupDescribe, groupList, groupResetOffsets } from './commands/group.js';
 import { produce } from './commands/produce.js';
 import { topicCreate, topicDelete, topicDescribe, topicList } from './commands/topic.js';
 import {
@@ -117,13 +118,40 @@ export function buildProgram(defaults: ProgramDefaults, ctx: CommandContext, run
     .description('print records, one value per line')
     .requiredOption('--topic <topic>', 'topic')
     .option('--partition <p>', 'only this partition', integerIn(0, 9_999))
-    .option('--from <position>', 'earliest, latest (default), an offset or an ISO-8601 time', parseFrom)
+    .option('--from <position>', 'earliest, latest (default), an offset or an ISO-8601 time; with --group: earliest or latest for partitions without a committed offset', parseFrom)
+    .option('--group <group>', 'consume as a member of this consumer group (partitions shared, offsets committed after each record is printed)')
     .option('--count <n>', 'exit after this many records', integerIn(0, Number.MAX_SAFE_INTEGER))
     .option('--timeout-ms <ms>', 'exit after this long without a new record', integerIn(1, INT32_MAX))
     .option('--json', 'print one JSON object per record')
     .addOption(bootstrap())
-    .action((opts: { bootstrap: string; topic: string; partition?: number; from?: ReturnType<typeof parseFrom>; count?: number; timeoutMs?: number; json?: boolean }) =>
+    .action((opts: { bootstrap: string; topic: string; partition?: number; from?: ReturnType<typeof parseFrom>; group?: string; count?: number; timeoutMs?: number; json?: boolean }) =>
       runner('consume', opts, () => consume(opts, ctx)));
+
+  // ---- group
+  const group = program.command('group').description('consumer groups: list, describe, reset offsets');
+  group
+    .command('list')
+    .description('every consumer group, with its state and member count')
+    .option('--json', 'print JSON')
+    .addOption(bootstrap())
+    .action((opts: { bootstrap: string; json?: boolean }) => runner('group list', opts, () => groupList(opts, ctx)));
+  group
+    .command('describe')
+    .description('members, assignment, committed offsets and lag per partition')
+    .argument('<group>', 'group name')
+    .option('--json', 'print JSON')
+    .addOption(bootstrap())
+    .action((name: string, opts: { bootstrap: string; json?: boolean }) => runner('group describe', { group: name, ...opts }, () => groupDescribe(name, opts, ctx)));
+  group
+    .command('reset-offsets')
+    .description("set a group's committed offsets (only while it has no live members)")
+    .argument('<group>', 'group name')
+    .requiredOption('--to <position>', 'earliest, latest, an offset, or an ISO-8601 time', parseFrom)
+    .option('--topic <topic...>', 'topics to reset (default: the topics the group has offsets for)')
+    .option('--json', 'print JSON')
+    .addOption(bootstrap())
+    .action((name: string, opts: { bootstrap: string; to: ReturnType<typeof parseFrom>; topic?: string[]; json?: boolean }) =>
+      runner('group reset-offsets', { group: name, ...opts }, () => groupResetOffsets(name, opts, ctx)));
 
   return program;
 }

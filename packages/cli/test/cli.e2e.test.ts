@@ -104,6 +104,40 @@ describe('runnel (built) against a 3-broker cluster', () => {
     expect(badFlag.code).toBe(2);
   });
 
+  it('consume --group shares and commits; group list, describe (lag) and reset-offsets', async () => {
+    await runCli(['topic', 'create', 'work', '--partitions', '2', ...bootstrap]);
+    const values = Array.from({ length: 100 }, (_, i) => `w${i}`);
+    await runCli(['produce', '--topic', 'work', '--partition', '0', ...bootstrap], { input: `${values.slice(0, 50).join('\n')}\n` });
+    await runCli(['produce', '--topic', 'work', '--partition', '1', ...bootstrap], { input: `${values.slice(50).join('\n')}\n` });
+
+    const first = await runCli(['consume', '--topic', 'work', '--group', 'g1', '--from', 'earliest', '--count', '60', ...bootstrap]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(['consume', '--topic', 'work', '--group', 'g1', '--from', 'earliest', '--count', '40', ...bootstrap]);
+    expect(second.code, second.stderr).toBe(0);
+    // The second member resumed from the first's commits: together, every record exactly once.
+    expect([...first.stdout.trim().split('\n'), ...second.stdout.trim().split('\n')].sort()).toEqual([...values].sort());
+
+    const listed = await runCli(['group', 'list', '--json', ...bootstrap]);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ group: 'g1', state: 'Empty', members: 0 })]);
+    const described = await runCli(['group', 'describe', 'g1', '--json', ...bootstrap]);
+    const doc = JSON.parse(described.stdout) as { partitions: Array<{ partition: number; committedOffset: number; highWatermark: number; lag: number }> };
+    expect(doc.partitions.map((p) => p.lag)).toEqual([0, 0]);
+    expect(doc.partitions.reduce((n, p) => n + p.committedOffset, 0)).toBe(100);
+    expect((await runCli(['group', 'describe', 'g1', ...bootstrap])).stdout).toMatch(/group g1: Empty, generation \d+, 0 member\(s\)/);
+
+    const reset = await runCli(['group', 'reset-offsets', 'g1', '--to', 'earliest', ...bootstrap]);
+    expect(reset.code, reset.stderr).toBe(0);
+    const again = JSON.parse((await runCli(['group', 'describe', 'g1', '--json', ...bootstrap])).stdout) as typeof doc;
+    expect(again.partitions.map((p) => p.committedOffset)).toEqual([0, 0]);
+    expect(again.partitions.reduce((n, p) => n + p.lag, 0)).toBe(100);
+
+    const unknown = await runCli(['group', 'describe', 'nobody', ...bootstrap]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^error: UNKNOWN_GROUP: /);
+    const badFrom = await runCli(['consume', '--topic', 'work', '--group', 'g1', '--from', '5', ...bootstrap]);
+    expect(badFrom.code).toBe(2);
+  });
+
   it('cluster status: 0 when healthy, 1 once a killed broker is past its session timeout, 0 after restart', async () => {
     const healthy = await runCli(['cluster', 'status', ...bootstrap]);
     expect(healthy.code).toBe(0);

@@ -133,7 +133,7 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
     while (this.committing !== undefined) await this.committing.catch(() => undefined);
     const offsets = parts
       .map((p) => ({ p, offset: position(p) }))
-      .filter((x): x is { p: Owned; offset: number } => x.offset !== undefined && x.offset !== x.p.committed);
+      .filter((x): x is { p: Owned; offset: number } => x.offset !== undefined && x.offset > (x.p.committed ?? -1));
     if (offsets.length === 0 || this.membership.id === '') return;
     const run = this.coordinator.commit(this.membership.id, offsets.map(({ p, offset }) => ({ topic: p.topic, partition: p.partition, offset, metadata: '' })));
     this.committing = run;

@@ -326,7 +326,7 @@ export class GroupCoordinator {
     const startMs = Date.now();
     const marker = await this.deps.produce.start({
       topic: OFFSETS_TOPIC, partition, records: [toProtoRecord({ kind: 'marker' })], acks: 'ACKS_QUORUM', timeoutMs: 0,
-    });
+    }, true);
     if (marker.leaderEpoch !== epoch || !replica.isLeading || replica.epoch !== epoch) throw this.notCoordinator(partition);
     const markerOffset = Number(marker.baseOffset);
     const part: LoadedPartition = { partition, epoch, replica, groups: new Map() };
@@ -382,7 +382,7 @@ export class GroupCoordinator {
     this.assertCurrent(part);
     const res = await this.deps.produce.start({
       topic: OFFSETS_TOPIC, partition: part.partition, records: records.map(toProtoRecord), acks: 'ACKS_QUORUM', timeoutMs: 0,
-    }).catch((err: unknown) => {
+    }, true).catch((err: unknown) => {
       if (err instanceof RunnelError && (err.code === 'NOT_LEADER' || err.code === 'PARTITION_OFFLINE')) throw this.notCoordinator(part.partition);
       throw err;
     });
