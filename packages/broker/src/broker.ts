@@ -56,7 +56,10 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   // Each component binds its own `component`; the root carries only process-wide fields.
   const logger = rootLogger.child({ component: 'broker' });
   const nowMs = options.nowMs ?? Date.now;
-  const store: BrokerStore = await Store.open(config.dataDir, { fsync: config.fsync, logger: rootLogger });
+  const store: BrokerStore = await Store.open(config.dataDir, {
+    fsync: config.fsync, logger: rootLogger, ...(config.testPowerLoss === 'off' ? {} : { powerLoss: config.testPowerLoss }),
+  });
+  if (config.testFault !== 'none') logger.warn({ testFault: config.testFault }, 'TEST FAULT ENABLED: this broker deliberately breaks its guarantees');
   const metadata = new MetadataView();
   // Late-bound: the transport and the link need the registry, and the registry sends through them.
   let link: CoordinatorLink | undefined;
@@ -70,7 +73,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     send: (to, topicId, partition, msg) => transport.send(to, topicId, partition, msg),
     onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
   });
-  const produce = new ProduceService(registry, nowMs);
+  const produce = new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum');
   const groups = new GroupCoordinator({ nodeId: config.id, registry, metadata, produce, logger, nowMs });
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {

@@ -24,6 +24,13 @@ export interface BrokerConfig {
   readonly rack: string | undefined;
   readonly retentionCheckIntervalMs: number;
   readonly logLevel: LogLevel;
+  /**
+   * TEST ONLY (chaos tests): 'track' keeps undo records of writes not yet fsynced; 'recover'
+   * first discards them, as a power loss would (see storage power-loss-journal.ts). Default 'off'.
+   */
+  readonly testPowerLoss: 'off' | 'track' | 'recover';
+  /** TEST ONLY: a deliberate bug for negative controls. 'ack-before-quorum' answers QUORUM/ALL produces after the leader's own append. */
+  readonly testFault: 'none' | 'ack-before-quorum';
 }
 
 /** A bad flag or variable; `flag` names it (e.g. `--data-dir`). main prints it and exits 2. */
@@ -48,6 +55,8 @@ export const CONFIG_FLAGS = {
   rack: '--rack',
   retentionCheckIntervalMs: '--retention-check-interval-ms',
   logLevel: '--log-level',
+  testPowerLoss: '--test-power-loss',
+  testFault: '--test-fault',
 } as const;
 
 const HOST_PORT = /^[^\s:]+:(\d{1,5})$|^\[[0-9A-Fa-f:.]+\]:(\d{1,5})$/;
@@ -89,6 +98,8 @@ const schema = z.strictObject({
   rack: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
   retentionCheckIntervalMs: integer(10, 24 * 3600 * 1000).default(DEFAULT_RETENTION_CHECK_INTERVAL_MS),
   logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
+  testPowerLoss: z.enum(['off', 'track', 'recover'], { message: 'must be off, track or recover' }).default('off'),
+  testFault: z.enum(['none', 'ack-before-quorum'], { message: 'must be none or ack-before-quorum' }).default('none'),
 });
 
 /**
@@ -124,5 +135,7 @@ export function parseBrokerConfig(raw: Readonly<Record<string, unknown>>): Broke
     rack: v.rack,
     retentionCheckIntervalMs: v.retentionCheckIntervalMs,
     logLevel: v.logLevel,
+    testPowerLoss: v.testPowerLoss,
+    testFault: v.testFault,
   });
 }

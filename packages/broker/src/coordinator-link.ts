@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { GRPC_CHANNEL_OPTIONS, RunnelError, fromServiceError, runnelGrpc } from '@runnel/protocol';
+import { GRPC_CHANNEL_OPTIONS, RunnelError, fromServiceError, runnelGrpc, dialAddress } from '@runnel/protocol';
 import type {
   BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, LeaderPartitionStatus, RegisterBrokerResponse__Output,
 } from '@runnel/protocol';
@@ -55,7 +55,7 @@ export class CoordinatorLink {
   constructor(private readonly options: CoordinatorLinkOptions) {
     this.logger = options.logger;
     const Coordinator = runnelGrpc().runnel.v1.Coordinator;
-    this.client = new Coordinator(options.coordinatorAddress, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+    this.client = new Coordinator(dialAddress(options.coordinatorAddress), grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
   }
 
   get isRegistered(): boolean {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
+import { GRPC_CHANNEL_OPTIONS, runnelGrpc, dialAddress } from '@runnel/protocol';
 import type { ReplicateFrame, ReplicateFrame__Output, ReplicationClient, ReplicationMessage } from '@runnel/protocol';
 import { Backoff } from './backoff.js';
 import { REPLICATION_BACKOFF_MS_MAX, REPLICATION_BACKOFF_MS_MIN } from './constants.js';
@@ -35,7 +35,7 @@ export class FollowerLink {
     this.#o = options;
     this.address = options.address;
     const Replication = runnelGrpc().runnel.v1.Replication;
-    this.#client = new Replication(options.address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+    this.#client = new Replication(dialAddress(options.address), grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
     this.#connect();
   }
 

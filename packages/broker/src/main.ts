@@ -22,7 +22,9 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BrokerConf
     .option('--fsync <policy>', 'always, never or interval:MS (default always)')
     .option('--rack <name>', 'rack / zone label for replica placement')
     .option('--retention-check-interval-ms <ms>', 'how often retention runs (default 60000)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)');
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')
+    .option('--test-power-loss <mode>', 'TEST ONLY: off (default), track (keep undo records of unsynced writes) or recover (discard them at start, as a power loss would)')
+    .option('--test-fault <fault>', 'TEST ONLY: none (default) or ack-before-quorum (a deliberate bug for negative controls)');
   program.parse([...argv], { from: 'node' });
   if (program.args.length > 0) throw new ConfigError(program.args[0] ?? '?', 'unexpected argument');
   const fromEnv = envOptions(FLAG_NAMES, env);

@@ -22,6 +22,8 @@ export class ProduceService {
   constructor(
     private readonly registry: PartitionRegistry,
     private readonly nowMs: () => number,
+    /** TEST ONLY (--test-fault ack-before-quorum): QUORUM and ALL are answered at the leader's append. */
+    private readonly ackBeforeQuorum = false,
   ) {}
 
   /** `internal`: the broker's own writes (group commits); clients cannot write to "__" topics. */
@@ -51,7 +53,8 @@ export class ProduceService {
           topic: topic.name, partition, baseOffset: -1, recordCount: built.recordCount, leaderEpoch: leader.epoch, appendTimeMs: nowMs,
         });
       }
-      const level = acks === 'ACKS_UNSPECIFIED' ? 'ACKS_QUORUM' : acks;
+      const asked = acks === 'ACKS_UNSPECIFIED' ? 'ACKS_QUORUM' : acks;
+      const level = this.ackBeforeQuorum && !internal ? 'ACKS_LEADER' : asked;
       return leader.produce(built, level, produceTimeoutMs(request.timeoutMs), nowMs).then((outcome) => ({
         topic: topic.name,
         partition,

@@ -1,4 +1,6 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { chaos, parseDuration, parseFaults } from './commands/chaos.js';
 import { clusterStatus } from './commands/cluster-status.js';
 import { clusterUp } from './commands/cluster-up.js';
 import { consume } from './commands/consume.js';
@@ -23,6 +25,17 @@ export interface ProgramDefaults {
 export type Runner = (command: string, options: Readonly<Record<string, unknown>>, run: () => Promise<number>) => Promise<void>;
 
 const INT32_MAX = 2_147_483_647;
+
+/** A parser whose RangeError becomes a commander usage error. */
+function wrapRange<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
 const MS_MAX = 2 ** 52;
 
 /**
@@ -152,6 +165,26 @@ export function buildProgram(defaults: ProgramDefaults, ctx: CommandContext, run
     .addOption(bootstrap())
     .action((name: string, opts: { bootstrap: string; to: ReturnType<typeof parseFrom>; topic?: string[]; json?: boolean }) =>
       runner('group reset-offsets', { group: name, ...opts }, () => groupResetOffsets(name, opts, ctx)));
+  // ---- chaos
+  program
+    .command('chaos')
+    .description('run a workload against a fresh local cluster while injecting faults, then check that nothing acknowledged was lost (exit 3 on anomalies)')
+    .option('--duration <time>', 'how long faults are injected: 60s, 2m, 1500ms', wrapRange(parseDuration), 60_000)
+    .option('--faults <list>', `comma-separated: ${['kill', 'pause', 'partition', 'restart', 'coordinator', 'powerloss', 'delay'].join(',')}`, wrapRange(parseFaults), parseFaults('kill,pause,partition'))
+    .option('--seed <n>', 'seed of the fault schedule', integerIn(0, INT32_MAX), 1)
+    .option('--brokers <n>', 'brokers', integerIn(1, 9), 3)
+    .option('--partitions <n>', 'partitions of the workload topic', integerIn(1, 64), 3)
+    .option('--fsync <policy>', 'broker fsync policy: always, never or interval:MS', parseFsync)
+    .option('--session-timeout-ms <ms>', 'broker session timeout', integerIn(300, INT32_MAX))
+    .option('--report <file.html>', 'write a self-contained HTML report (timeline of faults, throughput and latency)')
+    .option('--json', 'print the result as JSON')
+    .option('--keep-data', 'keep the cluster data and logs even without anomalies')
+    .option('--test-fault <fault>', 'negative control: run brokers with a deliberate bug (ack-before-quorum)', (v: string) => {
+      if (v !== 'ack-before-quorum') throw new InvalidArgumentError('the only test fault is ack-before-quorum');
+      return v;
+    })
+    .action((opts: Parameters<typeof chaos>[0]) => runner('chaos', { ...opts }, () => chaos(opts, ctx)));
+  registerBench(program, ctx, runner);
 
   return program;
 }

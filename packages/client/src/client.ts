@@ -26,7 +26,7 @@ import { Producer } from './producer.js';
 export class RunnelClient {
   readonly admin: Admin;
   private readonly options: ResolvedClientOptions;
-  private readonly pool = new ConnectionPool();
+  private readonly pool: ConnectionPool;
   private readonly abort = new AbortController();
   private readonly cache: MetadataCache;
   private readonly producers = new Set<Producer>();
@@ -35,6 +35,7 @@ export class RunnelClient {
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveClientOptions(options);
+    this.pool = new ConnectionPool(this.options.addressMap);
     this.cache = new MetadataCache(this.pool, this.options, this.abort.signal);
     this.admin = new AdminClient(this.pool, this.cache, this.options, this.abort.signal);
   }

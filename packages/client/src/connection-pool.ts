@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { GRPC_CHANNEL_OPTIONS, fromServiceError, runnelGrpc, type BrokerClient, type CoordinatorClient } from '@runnel/protocol';
+import { GRPC_CHANNEL_OPTIONS, dialAddress, fromServiceError, runnelGrpc, type BrokerClient, type CoordinatorClient } from '@runnel/protocol';
 import { ClientClosedError } from './client-errors.js';
 
 interface Cancellable {
@@ -17,11 +17,14 @@ export class ConnectionPool {
   private readonly calls = new Set<Cancellable>();
   private closed = false;
 
+  /** `addressMap`: addresses to dial instead of the ones metadata names (else RUNNEL_DIAL_MAP). */
+  constructor(private readonly addressMap: Readonly<Record<string, string>> = {}) {}
+
   private channel(address: string): grpc.Channel {
     if (this.closed) throw new ClientClosedError('client');
     let ch = this.channels.get(address);
     if (ch === undefined) {
-      ch = new grpc.Channel(address, grpc.credentials.createInsecure(), { ...GRPC_CHANNEL_OPTIONS });
+      ch = new grpc.Channel(this.addressMap[address] ?? dialAddress(address), grpc.credentials.createInsecure(), { ...GRPC_CHANNEL_OPTIONS });
       this.channels.set(address, ch);
     }
     return ch;

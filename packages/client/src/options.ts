@@ -24,6 +24,11 @@ export interface ClientOptions {
   /** Deadline of every unary call, ms. Default 30000. */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
+  /**
+   * Addresses to dial instead of those the cluster advertises, `{ "host:port": "host:port" }`
+   * (NAT, port forwards, the chaos testkit's fault proxies). Default: RUNNEL_DIAL_MAP, else none.
+   */
+  addressMap?: Record<string, string>;
 }
 
 export interface ResolvedRetryOptions {
@@ -37,6 +42,7 @@ export interface ResolvedClientOptions {
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
   readonly retry: ResolvedRetryOptions;
+  readonly addressMap: Readonly<Record<string, string>>;
 }
 
 export type Acks = 'none' | 'leader' | 'quorum' | 'all';
@@ -140,7 +146,7 @@ function intIn(name: string, value: number | undefined, fallback: number, min: n
   return v;
 }
 
-const KNOWN_CLIENT_KEYS = new Set(['bootstrap', 'logger', 'requestTimeoutMs', 'retry']);
+const KNOWN_CLIENT_KEYS = new Set(['bootstrap', 'logger', 'requestTimeoutMs', 'retry', 'addressMap']);
 const KNOWN_RETRY_KEYS = new Set(['retriesMax', 'initialBackoffMs', 'backoffMsMax']);
 const KNOWN_PRODUCER_KEYS = new Set(['acks', 'lingerMs', 'batchBytesMax', 'inFlightRequestsMax', 'bufferBytesMax', 'requestTimeoutMs']);
 const KNOWN_CONSUMER_KEYS = new Set(['topic', 'partitions', 'from', 'creditBytes', 'creditRecords']);
@@ -173,7 +179,17 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     logger: options.logger ?? pino({ level: 'silent' }),
     requestTimeoutMs: intIn('requestTimeoutMs', options.requestTimeoutMs, REQUEST_TIMEOUT_MS_DEFAULT, 1, 600_000),
     retry: resolveRetryOptions(options.retry),
+    addressMap: Object.freeze(resolveAddressMap(options.addressMap)),
   });
+}
+
+function resolveAddressMap(map: Record<string, string> | undefined): Record<string, string> {
+  if (map === undefined) return {};
+  if (map === null || typeof map !== 'object') throw invalid('addressMap must be an object { "host:port": "host:port" }');
+  for (const [from, to] of Object.entries(map)) {
+    if (!/^.+:\d{1,5}$/.test(from) || typeof to !== 'string' || !/^.+:\d{1,5}$/.test(to)) throw invalid(`addressMap: "${from}" -> ${JSON.stringify(to)} is not host:port -> host:port`);
+  }
+  return { ...map };
 }
 
 const ACKS_VALUES: readonly Acks[] = ['none', 'leader', 'quorum', 'all'];

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { fromServiceError, GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
+import { fromServiceError, GRPC_CHANNEL_OPTIONS, runnelGrpc, dialAddress } from '@runnel/protocol';
 import type { PrepareEpochResponse__Output, ReplicationClient } from '@runnel/protocol';
 import type { EpochPromise, PrepareRejected } from '@runnel/replication';
 import type { Logger } from 'pino';
@@ -80,7 +80,7 @@ export class PrepareEpochClient implements PrepareEpochTransport {
       this.#clients.delete(target.brokerId);
     }
     if (this.#clients.size >= BROKERS_MAX) return undefined;
-    const client = new (runnelGrpc().runnel.v1.Replication)(target.address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+    const client = new (runnelGrpc().runnel.v1.Replication)(dialAddress(target.address), grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
     this.#clients.set(target.brokerId, { address: target.address, client });
     return client;
   }

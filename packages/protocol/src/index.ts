@@ -18,3 +18,4 @@ export { startGrpcServer } from './grpc-server.js';
 export type { ServiceRegistration, RunningServer } from './grpc-server.js';
 export { announceReady, exitOnSignals, envOptions, SHUTDOWN_MS_MAX } from './process-lifecycle.js';
 export type { ReadyMessage } from './process-lifecycle.js';
+export { DIAL_MAP_ENV, dialAddress, parseDialMap } from './dial-map.js';

@@ -23,6 +23,10 @@ export const GRPC_CHANNEL_OPTIONS = {
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.max_pings_without_data': 0,
+  // grpc-js backs reconnects off up to 120 s by default: a peer back after a restart or a healed
+  // partition would sit unused for minutes. Cap it so failover stays in seconds.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
 } as const;
 
 export const GRPC_SERVER_OPTIONS = {

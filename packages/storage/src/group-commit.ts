@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FsyncPolicy } from './contract.js';
 import { groupWriteBytesMax } from './constants.js';
 import { FSYNC_MARKER_KEY } from './keys.js';
+import type { PowerLossJournal } from './power-loss-journal.js';
 import { StorageError } from './storage-error.js';
 
 export type Db = Level<Buffer, Buffer>;
@@ -76,6 +77,8 @@ export class GroupCommit {
     /** Called when each group is formed: extra ops to piggyback (high-watermark checkpoints). */
     private readonly collectExtraOps: () => WriteOp[],
     private readonly pendingBytesMax: number,
+    /** Test-only power-loss simulation (see power-loss-journal.ts). */
+    private readonly journal?: PowerLossJournal,
   ) {
     if (policy.kind === 'interval') {
       this.timer = setInterval(() => this.syncTick(), policy.intervalMs);
@@ -174,8 +177,9 @@ export class GroupCommit {
         if (sync && ops.length === 0 && this.unsyncedWrites) ops.push(FSYNC_MARKER_OP);
         try {
           if (ops.length > 0) {
+            const written = this.journal === undefined ? ops : await this.journal.wrap(ops, sync);
             // `sync` is passed explicitly either way: LevelDB's silent default is false.
-            await this.db.batch(ops, { sync });
+            await this.db.batch(written, { sync });
             this.writesTotal++;
             if (sync) this.syncWritesTotal++;
             this.unsyncedWrites = !sync;

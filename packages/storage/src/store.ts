@@ -7,6 +7,7 @@ import { GroupCommit, type Db, type GroupCommitStats, type WriteOp } from './gro
 import { PartitionKeys, partitionKeyOfRegistry, REGISTRY_END, REGISTRY_START, validatePartitionKey } from './keys.js';
 import { LevelPartitionLog } from './level-partition-log.js';
 import { LevelMetaStore } from './meta-store.js';
+import { PowerLossJournal } from './power-loss-journal.js';
 import { recoverPartition, type RecoveredPartition } from './recovery.js';
 import { StorageError } from './storage-error.js';
 
@@ -15,6 +16,11 @@ export interface StoreOptions {
   readonly logger: Logger;
   /** Override of constants.pendingBytesMax (tests). */
   readonly pendingBytesMax?: number;
+  /**
+   * TEST-ONLY power-loss simulation: 'track' keeps undo records of unfsynced writes; 'recover' first
+   * discards every write since the last fsync (as a power loss would), then tracks.
+   */
+  readonly powerLoss?: 'track' | 'recover';
 }
 
 /** A PartitionLog as the LevelDB store returns it, with the members beyond the contract. */
@@ -54,8 +60,13 @@ export class Store {
       // Typically another process holds the LOCK of this directory.
       throw new StorageError('STORAGE_ERROR', `cannot open the store in ${dir}`, { cause });
     }
+    let journal: PowerLossJournal | undefined;
+    if (options.powerLoss !== undefined) {
+      if (options.powerLoss === 'recover') await PowerLossJournal.rollback(db, log);
+      journal = await PowerLossJournal.open(db);
+    }
     let store: Store | undefined;
-    const commit = new GroupCommit(db, options.fsync, log, () => store?.collectHwOps() ?? [], options.pendingBytesMax ?? pendingBytesMax);
+    const commit = new GroupCommit(db, options.fsync, log, () => store?.collectHwOps() ?? [], options.pendingBytesMax ?? pendingBytesMax, journal);
     store = new Store(db, commit, log);
     log.info({ dir, fsync: options.fsync.kind }, 'store opened');
     return store;

@@ -27,6 +27,18 @@ export interface ClusterOptions {
   readonly onUnexpectedExit?: (node: NodeHandle, exit: ExitInfo) => void;
   /** Environment of the processes; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Route every link (broker<->broker, broker<->coordinator, client->any) through its own
+   * fault-injecting TCP proxy, so `cluster.network` can cut, drop, delay or slow any of them.
+   * Clients must use `cluster.clientOptions()`. Default false.
+   */
+  readonly networkFaults?: boolean;
+  /** Seed of the proxies' jitter. Default 1. */
+  readonly seed?: number;
+  /** Brokers keep undo records of unsynced writes so `cluster.powerLoss(node)` can discard them. Default false. */
+  readonly powerLoss?: boolean;
+  /** A deliberate broker bug for negative controls (see docs/processes.md `--test-fault`). */
+  readonly testFault?: 'ack-before-quorum';
 }
 
 export interface ResolvedClusterOptions {
@@ -37,6 +49,10 @@ export interface ResolvedClusterOptions {
   readonly fsync: FsyncPolicy | undefined;
   readonly logLevel: LogLevel;
   readonly readyTimeoutMs: number;
+  readonly networkFaults: boolean;
+  readonly seed: number;
+  readonly powerLoss: boolean;
+  readonly testFault: 'ack-before-quorum' | undefined;
 }
 
 const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -78,5 +94,9 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
     fsync: options.fsync,
     logLevel,
     readyTimeoutMs: options.readyTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT,
+    networkFaults: options.networkFaults ?? false,
+    seed: options.seed ?? 1,
+    powerLoss: options.powerLoss ?? false,
+    testFault: options.testFault,
   };
 }

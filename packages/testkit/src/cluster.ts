@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resolveClusterOptions } from './cluster-options.js';
 import type { ClusterOptions, ResolvedClusterOptions } from './cluster-options.js';
 import { LOOPBACK_HOST } from './constants.js';
+import { ClusterNetwork } from './cluster-network.js';
 import { CoordinatorProbe } from './coordinator-probe.js';
 import { checkHealth } from './health-check.js';
 import { locateMain } from './locate.js';
@@ -51,6 +53,29 @@ export interface Cluster {
    * coordinator reports every running broker alive, and every partition has a running leader.
    */
   waitForHealthy(timeoutMs: number): Promise<void>;
+  /** The fault proxies of every link (only with `networkFaults: true`). */
+  readonly network: ClusterNetwork | undefined;
+  /** Options for a RunnelClient of this cluster: bootstrap, and with networkFaults the client's proxies. */
+  clientOptions(): { bootstrap: string; addressMap: Record<string, string> };
+  /**
+   * Simulated power loss of a broker (needs `powerLoss: true`): SIGKILL, and its next start
+   * discards every write it had not fsynced. Resolves once it has exited.
+   */
+  powerLoss(ref: NodeRef): Promise<void>;
+  /** Deletes a stopped node's data folder (it lost its disk); it starts empty on restart. */
+  wipe(ref: NodeRef): Promise<void>;
+}
+
+/** Free loopback ports, held until all are found so they are distinct. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK_HOST, () => resolvePort(server));
+  })));
+  const ports = servers.map((srv) => (srv.address() as { port: number }).port);
+  await Promise.all(servers.map((srv) => new Promise<void>((done) => srv.close(() => done()))));
+  return ports;
 }
 
 class LocalCluster implements Cluster {
@@ -59,15 +84,22 @@ class LocalCluster implements Cluster {
   readonly dataDir: string;
   readonly logDir: string;
   readonly #options: ResolvedClusterOptions;
+  readonly network: ClusterNetwork | undefined;
+  /** Brokers whose next start discards unsynced writes (after powerLoss). */
+  readonly #powerLost = new Set<number>();
   readonly #onProcessExit = (): void => {
     for (const node of this.#all()) if (node.running) node.killNow();
   };
 
-  constructor(options: ClusterOptions, resolved: ResolvedClusterOptions, dataDir: string, logDir: string) {
+  constructor(options: ClusterOptions, resolved: ResolvedClusterOptions, dataDir: string, logDir: string, ports: readonly number[] | undefined, network: ClusterNetwork | undefined) {
     this.#options = resolved;
     this.dataDir = dataDir;
     this.logDir = logDir;
-    const env = options.env ?? process.env;
+    this.network = network;
+    const baseEnv = options.env ?? process.env;
+    const envFor = (name: string): NodeJS.ProcessEnv => (network === undefined ? baseEnv : { ...baseEnv, RUNNEL_DIAL_MAP: JSON.stringify(network.dialMap(name)) });
+    const portOf = (index: number): number => ports?.[index] ?? (resolved.basePort === 0 ? 0 : resolved.basePort + index);
+    const env = envFor('coordinator');
     const common = ['--host', LOOPBACK_HOST, '--log-level', resolved.logLevel];
     this.coordinator = new ManagedNode({
       role: 'coordinator',
@@ -75,7 +107,7 @@ class LocalCluster implements Cluster {
       mainJs: locateMain('coordinator'),
       dataDir: join(dataDir, 'coordinator'),
       logFile: join(logDir, 'coordinator.log'),
-      port: resolved.basePort,
+      port: portOf(0),
       env,
       args: (port) => [
         '--data-dir', join(dataDir, 'coordinator'), ...common, '--port', String(port),
@@ -93,12 +125,14 @@ class LocalCluster implements Cluster {
         mainJs: brokerMain,
         dataDir: brokerDir,
         logFile: join(logDir, `broker-${id}.log`),
-        port: resolved.basePort === 0 ? 0 : resolved.basePort + id,
-        env,
+        port: portOf(id),
+        env: envFor(`broker-${id}`),
         args: (port) => [
           '--id', String(id), '--data-dir', brokerDir, ...common, '--port', String(port),
           '--coordinator', this.coordinator.address,
           ...(resolved.fsync === undefined ? [] : ['--fsync', resolved.fsync]),
+          ...(resolved.powerLoss ? ['--test-power-loss', this.#powerLost.delete(id) ? 'recover' : 'track'] : []),
+          ...(resolved.testFault === undefined ? [] : ['--test-fault', resolved.testFault]),
         ],
       }));
     }
@@ -114,6 +148,24 @@ class LocalCluster implements Cluster {
 
   get bootstrap(): string {
     return this.coordinator.address;
+  }
+
+  clientOptions(): { bootstrap: string; addressMap: Record<string, string> } {
+    return { bootstrap: this.coordinator.address, addressMap: this.network?.dialMap('client') ?? {} };
+  }
+
+  async powerLoss(ref: NodeRef): Promise<void> {
+    const node = this.#resolve(ref);
+    if (!this.#options.powerLoss) throw new Error('powerLoss needs a cluster started with powerLoss: true');
+    if (node.role !== 'broker') throw new Error('only brokers simulate power loss');
+    await node.kill();
+    this.#powerLost.add(node.id);
+  }
+
+  async wipe(ref: NodeRef): Promise<void> {
+    const node = this.#resolve(ref);
+    if (node.running) throw new Error(`${node.name} is running: stop or kill it before wiping its disk`);
+    await rm(node.dataDir, { recursive: true, force: true });
   }
 
   #all(): ManagedNode[] {
@@ -172,6 +224,7 @@ class LocalCluster implements Cluster {
       await this.coordinator.terminate();
     } finally {
       process.off('exit', this.#onProcessExit);
+      await this.network?.close();
     }
     if (options.removeData === true) await rm(this.dataDir, { recursive: true, force: true });
   }
@@ -213,9 +266,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const dataDir = temporary ? await mkdtemp(join(tmpdir(), 'runnel-')) : resolve(options.dataDir);
   const logDir = options.logDir === undefined ? join(dataDir, 'logs') : resolve(options.logDir);
   let cluster: LocalCluster;
+  let network: ClusterNetwork | undefined;
   try {
-    cluster = new LocalCluster(options, resolved, dataDir, logDir);
+    let ports: number[] | undefined;
+    if (resolved.networkFaults) {
+      // Proxies need every real address before any process starts.
+      ports = resolved.basePort === 0 ? await freePorts(resolved.brokers + 1) : Array.from({ length: resolved.brokers + 1 }, (_, i) => resolved.basePort + i);
+      const nodes = new Map<string, string>([['coordinator', `${LOOPBACK_HOST}:${ports[0] ?? 0}`]]);
+      for (let id = 1; id <= resolved.brokers; id++) nodes.set(`broker-${id}`, `${LOOPBACK_HOST}:${ports[id] ?? 0}`);
+      network = await ClusterNetwork.create(nodes, resolved.seed);
+    }
+    cluster = new LocalCluster(options, resolved, dataDir, logDir, ports, network);
   } catch (err) {
+    await network?.close();
     if (temporary) await rm(dataDir, { recursive: true, force: true });
     throw err;
   }

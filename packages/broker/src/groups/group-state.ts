@@ -79,9 +79,15 @@ export class GroupState {
     return 'Stable';
   }
 
-  /** Topics some member subscribes to. */
+  /**
+   * Topics whose partition counts the group needs: those some member subscribes to, and those of
+   * partitions still owned (a member that dropped a topic owns its partitions until it confirms
+   * their revocation; leaving the topic out of the counts would drop them unconfirmed).
+   */
   subscribedTopics(): string[] {
-    return [...new Set([...this.members.values()].flatMap((m) => m.topics))].sort();
+    const topics = new Set([...this.members.values()].flatMap((m) => m.topics));
+    for (const tp of this.owner.keys()) topics.add(parseTpKey(tp).topic);
+    return [...topics].sort();
   }
 
   view(memberId: string): MemberView {
