@@ -4,8 +4,22 @@ import * as grpc from '@grpc/grpc-js';
 import { GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
 import type { BrokerClient, CoordinatorClient } from '@runnel/protocol';
 
-export function rawBroker(address: string): BrokerClient {
-  return new (runnelGrpc().runnel.v1.Broker)(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+/** Sets `runnel-forward: false` on every call: the broker answers NOT_LEADER instead of forwarding. */
+export const noForwarding: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+  start: (metadata, listener, next) => {
+    metadata.set('runnel-forward', 'false');
+    next(metadata, listener);
+  },
+});
+
+/**
+ * A Broker stub. By default it asks brokers not to forward (like the TypeScript client, it wants
+ * NOT_LEADER answers); `forward: true` is a simple client that lets any broker forward.
+ */
+export function rawBroker(address: string, options: { forward?: boolean } = {}): BrokerClient {
+  return new (runnelGrpc().runnel.v1.Broker)(address, grpc.credentials.createInsecure(), {
+    ...GRPC_CHANNEL_OPTIONS, ...(options.forward === true ? {} : { interceptors: [noForwarding] }),
+  });
 }
 
 export function rawCoordinator(address: string): CoordinatorClient {

@@ -55,6 +55,8 @@ export const DEFAULT_COORDINATOR = '127.0.0.1:7400';
 export const DEFAULT_FSYNC = 'always';
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60_000;
 export const DEFAULT_LOG_LEVEL = 'info';
+/** --metrics-port default: 0 = no metrics endpoint. */
+export const DEFAULT_METRICS_PORT = 0;
 /** Broker ids are 1..2^31-1. */
 export const BROKER_ID_MAX = 2_147_483_647;
 
@@ -117,3 +119,21 @@ export const GROUP_COMMIT_OFFSETS_MAX = 10_000;
 export const GROUP_COMMIT_METADATA_BYTES_MAX = 4_096;
 /** Read size while rebuilding groups from `__offsets`. */
 export const GROUP_LOAD_READ_BYTES = 1_048_576;
+
+/** Forwarding (simple clients): forwarded requests and subscriptions in flight at once, per broker. */
+export const FORWARD_IN_FLIGHT_MAX = 1_024;
+/** Deadline of a forwarded request whose caller set none. */
+export const FORWARD_DEADLINE_MS_DEFAULT = 30_000;
+
+/** Metrics (metrics/): distinct topic label values per counter family; beyond, new topics are counted under `_other`. */
+export const METRICS_TOPIC_LABELS_MAX = 1_000;
+/** Metrics: per-partition series (follower lag) per scrape at most. */
+export const METRICS_PARTITION_SERIES_MAX = 10_000;
+/** Metrics: consumer-group lag series (group, topic, partition) per scrape at most. */
+export const METRICS_GROUP_LAG_SERIES_MAX = 10_000;
+/** Metrics HTTP endpoint: scrapes rendered at once (beyond: 503). */
+export const METRICS_SCRAPES_IN_FLIGHT_MAX = 4;
+/** Metrics HTTP endpoint: open connections at once (beyond: refused). */
+export const METRICS_CONNECTIONS_MAX = 64;
+/** Metrics HTTP endpoint: a request must arrive whole within this long. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

@@ -8,6 +8,7 @@ import type { ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
 import { checkOffsetInRange } from './start-position.js';
+import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 
 /** A Fetch byte budget: 0 -> 1 MiB, capped at 16 MiB. */
 export function fetchBytes(requested: number): number {
@@ -48,8 +49,17 @@ function waitForData(leader: ReplicaDriver, offset: number, waitMs: number, call
   });
 }
 
-export async function fetch(registry: PartitionRegistry, request: FetchRequest__Output, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<RawBatchesResponse> {
-  const leader = registry.lookup(request.topic, request.partition);
+export async function fetch(registry: PartitionRegistry, request: FetchRequest__Output, call: grpc.ServerUnaryCall<unknown, unknown>, forwarder?: Forwarder): Promise<RawBatchesResponse> {
+  let leader: ReplicaDriver;
+  try {
+    leader = registry.lookup(request.topic, request.partition);
+  } catch (err) {
+    // A read is safe to forward whatever happened here.
+    if (forwarder !== undefined && err instanceof RunnelError && err.code === 'NOT_LEADER' && err.leaderAddress !== undefined && forwardingAllowed(call.metadata)) {
+      return forwarder.fetch(err.leaderAddress, request, callDeadline(call));
+    }
+    throw err;
+  }
   const what = `${request.topic}/${request.partition}`;
   const offset = Number(request.offset);
   checkOffsetInRange(offset, { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark }, what);
@@ -74,9 +84,9 @@ export async function fetch(registry: PartitionRegistry, request: FetchRequest__
   return { batches, highWatermark: hw, logStartOffset: leader.logStartOffset };
 }
 
-export function fetchHandler(registry: PartitionRegistry, logger: Logger): grpc.handleUnaryCall<FetchRequest__Output, RawBatchesResponse> {
+export function fetchHandler(registry: PartitionRegistry, logger: Logger, forwarder?: Forwarder): grpc.handleUnaryCall<FetchRequest__Output, RawBatchesResponse> {
   return (call, callback) => {
-    fetch(registry, call.request, call).then(
+    fetch(registry, call.request, call, forwarder).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(reportError(logger, err, 'fetch'))),
     );

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { RunnelError, normaliseError, partitionForKey, toGrpcStatus } from '@runnel/protocol';
 import type { ProduceRequest__Output, ProduceResponse } from '@runnel/protocol';
+import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 import { PRODUCE_TIMEOUT_MS_DEFAULT, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { buildRecordSet } from './record-batch-builder.js';
@@ -26,6 +27,32 @@ export class ProduceService {
     private readonly ackBeforeQuorum = false,
   ) {}
 
+  /**
+   * The partition a request goes to and, when another broker leads it, that leader's address
+   * (nothing is appended here: the request may be forwarded). Throws what start() would for bad input.
+   */
+  route(request: ProduceRequest__Output | null | undefined): { partition: number; elsewhere: string | undefined } {
+    if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
+    const topic = this.registry.resolveTopic(request.topic);
+    if (topic.name.startsWith('__')) throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
+    const records = request.records ?? [];
+    if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
+    const partition = this.partitionOf(request, topic.partitions.length);
+    try {
+      this.registry.leaderFor(this.registry.resolvePartition(topic, partition));
+      return { partition, elsewhere: undefined };
+    } catch (err) {
+      if (err instanceof RunnelError && err.code === 'NOT_LEADER' && err.leaderAddress !== undefined) return { partition, elsewhere: err.leaderAddress };
+      throw err;
+    }
+  }
+
+  private partitionOf(request: ProduceRequest__Output, partitions: number): number {
+    if (request.partition !== undefined && request.partition !== null) return request.partition;
+    const key = request.records?.[0]?.key;
+    return key !== undefined && key.length > 0 && partitions > 0 ? partitionForKey(key, partitions) : 0;
+  }
+
   /** `internal`: the broker's own writes (group commits); clients cannot write to "__" topics. */
   start(request: ProduceRequest__Output | null | undefined, internal = false): Promise<ProduceResponse> {
     try {
@@ -36,13 +63,7 @@ export class ProduceService {
       }
       const records = request.records ?? [];
       if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
-      let partition: number;
-      if (request.partition !== undefined && request.partition !== null) {
-        partition = request.partition;
-      } else {
-        const key = records[0]?.key;
-        partition = key !== undefined && key.length > 0 && topic.partitions.length > 0 ? partitionForKey(key, topic.partitions.length) : 0;
-      }
+      const partition = this.partitionOf(request, topic.partitions.length);
       const leader = this.registry.leaderFor(this.registry.resolvePartition(topic, partition));
       const nowMs = this.nowMs();
       const built = buildRecordSet(records, nowMs, leader.settings.maxMessageBytes);
@@ -76,10 +97,28 @@ export function reportError(logger: Logger, err: unknown, what: string): RunnelE
   return error;
 }
 
+/**
+ * A produce, forwarded to the partition's leader when another broker leads it and the caller
+ * allows forwarding, else started here (NOT_LEADER, with hints, when not the leader).
+ */
+export function produceOrForward(
+  service: ProduceService, forwarder: Forwarder | undefined, request: ProduceRequest__Output | null | undefined, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+): Promise<ProduceResponse> {
+  if (forwarder !== undefined && forwardingAllowed(call.metadata)) {
+    try {
+      const route = service.route(request);
+      if (route.elsewhere !== undefined) return forwarder.produce(route.elsewhere, { ...request!, partition: route.partition }, callDeadline(call));
+    } catch (err) {
+      return Promise.reject(normaliseError(err));
+    }
+  }
+  return service.start(request);
+}
+
 /** The unary Produce handler. */
-export function produceHandler(service: ProduceService, logger: Logger): grpc.handleUnaryCall<ProduceRequest__Output, ProduceResponse> {
+export function produceHandler(service: ProduceService, logger: Logger, forwarder?: Forwarder): grpc.handleUnaryCall<ProduceRequest__Output, ProduceResponse> {
   return (call, callback) => {
-    service.start(call.request).then(
+    produceOrForward(service, forwarder, call.request, call).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(reportError(logger, err, 'produce'))),
     );

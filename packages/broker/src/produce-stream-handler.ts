@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { RunnelError, toErrorMessage } from '@runnel/protocol';
 import type { ProduceResponse, ProduceStreamRequest__Output, ProduceStreamResponse } from '@runnel/protocol';
 import { PRODUCE_STREAM_IN_FLIGHT_MAX } from './constants.js';
-import { reportError } from './produce-handler.js';
+import type { Forwarder } from './forwarder.js';
+import { produceOrForward, reportError } from './produce-handler.js';
 import type { ProduceService } from './produce-handler.js';
 
 type Call = grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>;
@@ -28,6 +29,7 @@ export class ProduceStreamSession {
     private readonly service: ProduceService,
     private readonly logger: Logger,
     private readonly inFlightMax: number = PRODUCE_STREAM_IN_FLIGHT_MAX,
+    private readonly forwarder?: Forwarder,
   ) {}
 
   start(): void {
@@ -57,7 +59,7 @@ export class ProduceStreamSession {
     this.outstanding.add(id);
     this.inFlight++;
     if (this.inFlight >= this.inFlightMax) this.pause();
-    this.service.start(message.request).then(
+    produceOrForward(this.service, this.forwarder, message.request, this.call).then(
       (ok) => this.answer(id, ok, undefined),
       (err: unknown) => this.answer(id, undefined, reportError(this.logger, err, 'produce')),
     );
@@ -104,6 +106,6 @@ export class ProduceStreamSession {
   }
 }
 
-export function produceStreamHandler(service: ProduceService, logger: Logger): grpc.handleBidiStreamingCall<ProduceStreamRequest__Output, ProduceStreamResponse> {
-  return (call) => new ProduceStreamSession(call, service, logger).start();
+export function produceStreamHandler(service: ProduceService, logger: Logger, forwarder?: Forwarder): grpc.handleBidiStreamingCall<ProduceStreamRequest__Output, ProduceStreamResponse> {
+  return (call) => new ProduceStreamSession(call, service, logger, PRODUCE_STREAM_IN_FLIGHT_MAX, forwarder).start();
 }

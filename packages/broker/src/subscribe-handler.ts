@@ -9,6 +9,7 @@ import type { HighWatermarkListener, ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
 import { resolveStartPosition } from './start-position.js';
+import { forwardingAllowed, type Forwarder } from './forwarder.js';
 
 type Call = grpc.ServerDuplexStream<SubscribeRequest__Output, RawBatchesResponse>;
 
@@ -33,6 +34,7 @@ export class SubscriptionSession implements HighWatermarkListener {
     private readonly call: Call,
     private readonly registry: PartitionRegistry,
     private readonly logger: Logger,
+    private readonly forwarder?: Forwarder,
   ) {}
 
   start(): void {
@@ -74,7 +76,18 @@ export class SubscriptionSession implements HighWatermarkListener {
   }
 
   private async run(start: SubscribeStart__Output): Promise<void> {
-    const leader = this.registry.lookup(start.topic, start.partition);
+    let leader: ReplicaDriver;
+    try {
+      leader = this.registry.lookup(start.topic, start.partition);
+    } catch (err) {
+      if (this.forwarder !== undefined && err instanceof RunnelError && err.code === 'NOT_LEADER' && err.leaderAddress !== undefined && forwardingAllowed(this.call.metadata)) {
+        // The relay takes the call over: this session stops listening without ending it.
+        this.ended = true;
+        this.forwarder.subscribe(err.leaderAddress, this.call, { kind: 'start', start });
+        return;
+      }
+      throw err;
+    }
     this.leader = leader;
     if (start.credit !== null && start.credit !== undefined) this.credit.grant(Number(start.credit.bytes), Number(start.credit.records));
     const what = `${start.topic}/${start.partition}`;
@@ -144,6 +157,6 @@ export class SubscriptionSession implements HighWatermarkListener {
   }
 }
 
-export function subscribeHandler(registry: PartitionRegistry, logger: Logger): grpc.handleBidiStreamingCall<SubscribeRequest__Output, RawBatchesResponse> {
-  return (call) => new SubscriptionSession(call, registry, logger).start();
+export function subscribeHandler(registry: PartitionRegistry, logger: Logger, forwarder?: Forwarder): grpc.handleBidiStreamingCall<SubscribeRequest__Output, RawBatchesResponse> {
+  return (call) => new SubscriptionSession(call, registry, logger, forwarder).start();
 }

@@ -363,9 +363,17 @@ export async function startClusterBroker(id: number, dataDir: string, coordinato
   return startBroker(config, silentLogger, options);
 }
 
-export function brokerClient(address: string): BrokerClient {
+/** Sets `runnel-forward: false` on every call, so these tests see NOT_LEADER rather than forwarding. */
+const noForwarding: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+  start: (metadata, listener, next) => {
+    metadata.set('runnel-forward', 'false');
+    next(metadata, listener);
+  },
+});
+
+export function brokerClient(address: string, options: { forward?: boolean } = {}): BrokerClient {
   const Broker = runnelGrpc().runnel.v1.Broker;
-  return new Broker(address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+  return new Broker(address, grpc.credentials.createInsecure(), { ...GRPC_CHANNEL_OPTIONS, ...(options.forward === true ? {} : { interceptors: [noForwarding] }) });
 }
 
 export function produce(client: BrokerClient, request: ProduceRequest): Promise<ProduceResponse__Output> {

@@ -2,6 +2,16 @@ import * as grpc from '@grpc/grpc-js';
 import { GRPC_CHANNEL_OPTIONS, dialAddress, fromServiceError, runnelGrpc, type BrokerClient, type CoordinatorClient } from '@runnel/protocol';
 import { ClientClosedError } from './client-errors.js';
 
+/**
+ * Metadata of every call this client makes: it follows partition leaders itself, so it asks brokers
+ * to answer NOT_LEADER (with the leader's address) instead of forwarding to the leader.
+ */
+export function callMetadata(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('runnel-forward', 'false');
+  return md;
+}
+
 interface Cancellable {
   cancel(): void;
 }
@@ -65,7 +75,7 @@ export class ConnectionPool {
         if (call !== undefined) this.calls.delete(call);
       };
       try {
-        call = invoke(new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
+        call = invoke(callMetadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
           done();
           if (this.closed) reject(new ClientClosedError('client'));
           else if (err) reject(fromServiceError(err));

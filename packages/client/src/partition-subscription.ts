@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import {
   RunnelError, fromServiceError, runnelGrpc, type Position, type SubscribeRequest,
 } from '@runnel/protocol';
-import type { ConnectionPool } from './connection-pool.js';
+import { callMetadata, type ConnectionPool } from './connection-pool.js';
 import { RECONNECT_BACKOFF_MS_INITIAL, RECONNECT_BACKOFF_MS_MAX } from './constants.js';
 import { CreditWindow } from './credit-window.js';
 import type { LeaderEndpoint, MetadataCache } from './metadata-cache.js';
@@ -140,7 +140,7 @@ export class PartitionSubscription {
         const client = this.deps.pool.broker(leader.address);
         const serialize = runnelGrpc().runnel.v1.Broker.service.Subscribe.requestSerialize;
         const call = client.makeBidiStreamRequest<SubscribeRequest, DecodedSubscribeResponse>(
-          SUBSCRIBE_PATH, serialize, decodeSubscribeResponse, new grpc.Metadata(), {},
+          SUBSCRIBE_PATH, serialize, decodeSubscribeResponse, callMetadata(), {},
         );
         untrack = this.deps.pool.track(call);
         let first = true;

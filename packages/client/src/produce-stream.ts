@@ -5,7 +5,7 @@ import {
   type ProduceRequest, type ProduceResponse__Output, type ProduceStreamRequest, type ProduceStreamResponse__Output,
 } from '@runnel/protocol';
 import { ClientClosedError } from './client-errors.js';
-import type { ConnectionPool } from './connection-pool.js';
+import { callMetadata, type ConnectionPool } from './connection-pool.js';
 
 export type ProduceCallback = (err: RunnelError | undefined, response: ProduceResponse__Output | undefined) => void;
 
@@ -48,7 +48,7 @@ export class ProduceStream {
     private readonly log: Logger,
     private readonly onDead: (stream: ProduceStream) => void,
   ) {
-    this.call = pool.broker(address).ProduceStream();
+    this.call = pool.broker(address).ProduceStream(callMetadata());
     this.untrack = pool.track(this.call);
     this.call.on('data', (msg: ProduceStreamResponse__Output) => this.onAnswer(msg));
     this.call.on('error', (err: unknown) => this.die(fromServiceError(err)));

@@ -6,7 +6,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, RunnelErrorOptions } from './errors.js';
 export { murmur2, partitionForKey } from './partition-hash.js';
-export { rawBatchesSerializer, brokerServerDefinition } from './raw-batches.js';
+export { rawBatchesSerializer, brokerServerDefinition, decodeRawBatchesResponse } from './raw-batches.js';
 export type { RawBatchesResponse } from './raw-batches.js';
 export {
   GRPC_MESSAGE_BYTES_MAX, TOPIC_MESSAGE_BYTES_MAX, TOPIC_MESSAGE_BYTES_DEFAULT, PRODUCE_BATCH_BYTES_MAX,

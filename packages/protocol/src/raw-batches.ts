@@ -42,3 +42,27 @@ export function brokerServerDefinition(): grpc.ServiceDefinition {
     Fetch: { ...base['Fetch']!, responseSerialize: rawBatchesSerializer('FetchResponse') },
   } as grpc.ServiceDefinition;
 }
+
+/**
+ * The inverse, for a broker that relays a Subscribe/Fetch answer from another broker: the batches
+ * as their encoded bytes (never decoded), the other fields decoded.
+ */
+export function decodeRawBatchesResponse(typeName: 'SubscribeResponse' | 'FetchResponse', buf: Uint8Array): RawBatchesResponse {
+  const type = messageType(typeName);
+  const reader = protobuf.Reader.create(buf);
+  const batches: Uint8Array[] = [];
+  const rest: Uint8Array[] = [];
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const tag = reader.uint32();
+    if (tag >>> 3 === BATCHES_FIELD_NUMBER && (tag & 7) === 2) {
+      batches.push(reader.bytes());
+    } else {
+      reader.skipType(tag & 7);
+      rest.push(buf.subarray(start, reader.pos));
+    }
+  }
+  const others = type.toObject(type.decode(Buffer.concat(rest)), { longs: Number, defaults: true }) as Record<string, unknown>;
+  delete others['batches'];
+  return { ...others, batches };
+}
