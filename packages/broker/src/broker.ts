@@ -9,6 +9,7 @@ import { controlledShutdown } from './controlled-shutdown.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { fetchHandler } from './fetch-handler.js';
 import { listOffsetsHandler } from './list-offsets-handler.js';
+import { Forwarder } from './forwarder.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupHandlers } from './groups/group-service.js';
 import { getMetadataHandler } from './metadata-handler.js';
@@ -74,6 +75,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
   });
   const produce = new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum');
+  const forwarder = new Forwarder(logger.child({ component: 'forwarder' }));
   const groups = new GroupCoordinator({ nodeId: config.id, registry, metadata, produce, logger, nowMs });
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -82,10 +84,10 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
         name: 'runnel.v1.Broker',
         definition: brokerServerDefinition(),
         implementation: {
-          Produce: produceHandler(produce, logger),
-          ProduceStream: produceStreamHandler(produce, logger),
-          Subscribe: subscribeHandler(registry, logger),
-          Fetch: fetchHandler(registry, logger),
+          Produce: produceHandler(produce, logger, forwarder),
+          ProduceStream: produceStreamHandler(produce, logger, forwarder),
+          Subscribe: subscribeHandler(registry, logger, forwarder),
+          Fetch: fetchHandler(registry, logger, forwarder),
           ListOffsets: listOffsetsHandler(registry, logger),
           GetMetadata: getMetadataHandler(metadata),
           ...groupHandlers({
@@ -136,6 +138,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
       const drainMs = Math.max(1_000, Math.min(SHUTDOWN_PRODUCE_DRAIN_MS, SHUTDOWN_BUDGET_MS - (Date.now() - closeStartMs)));
       await registry.finishClose(drainMs);
       clearInterval(ticker);
+      forwarder.close();
       transport.close();
       await server.shutdown(SHUTDOWN_GRACE_MS);
       coordinator.close();
