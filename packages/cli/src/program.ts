@@ -183,7 +183,11 @@ export function buildProgram(defaults: ProgramDefaults, ctx: CommandContext, run
       if (v !== 'ack-before-quorum') throw new InvalidArgumentError('the only test fault is ack-before-quorum');
       return v;
     })
-    .action((opts: Parameters<typeof chaos>[0]) => runner('chaos', { ...opts }, () => chaos(opts, ctx)));
+    .action((raw: Omit<Parameters<typeof chaos>[0], 'durationMs'> & { duration: number }) => {
+      const { duration, ...rest } = raw;
+      const opts = { ...rest, durationMs: duration };
+      return runner('chaos', opts, () => chaos(opts, ctx));
+    });
   registerBench(program, ctx, runner);
 
   return program;

@@ -7,6 +7,7 @@ import type { CheckResult, HistoryEvent, PartitionLog, ReplicaPrefix } from '../
 import { seededRandom } from '../net/seeded-random.js';
 import { finalRead } from './final-read.js';
 import { ChaosContext, randomNemesis, type FaultKind, type FaultRecord } from './nemesis.js';
+import { GroupWorkers } from './group-workers.js';
 import { ProduceWorkers } from './produce-workers.js';
 import { ReadWorkers } from './read-workers.js';
 import { HistoryRecorder } from './recorder.js';
@@ -27,6 +28,8 @@ export interface ChaosOptions {
   readonly fsync?: FsyncPolicy;
   readonly sessionTimeoutMs?: number;
   readonly producers?: number;
+  /** Consumer-group members consuming the topic (0 = none), checked for double holds and commits going backwards. */
+  readonly groupMembers?: number;
   /** A deliberate broker bug, for negative controls. */
   readonly testFault?: 'ack-before-quorum';
   readonly logLevel?: LogLevel;
@@ -85,7 +88,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const client = cluster.clientOptions();
     const readers = new ReadWorkers(history, { topic: TOPIC, partitions, client, chunkRecords: 200, chunkMs: 250 });
     const producers = new ProduceWorkers(history, { topic: TOPIC, partitions, workers: options.producers ?? 4, client, pauseMs: 0, requestTimeoutMs: 5_000 });
+    const members = (options.groupMembers ?? 0) > 0
+      ? new GroupWorkers(history, { topic: TOPIC, group: 'chaos-group', members: options.groupMembers ?? 0, client, sessionTimeoutMs: Math.max(1_000, sessionTimeoutMs * 2), commitEvery: 20 })
+      : undefined;
     readers.start();
+    members?.start();
     producers.start();
     const abort = new AbortController();
     const ctx = new ChaosContext(cluster, history, control, TOPIC, seededRandom(seed), sessionTimeoutMs, abort.signal);
@@ -106,6 +113,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await producers.stop();
     await readers.stop();
+    await members?.stop();
     progress('final read of every partition');
     const finalLogs = await finalRead({ bootstrap: cluster.bootstrap }, TOPIC, partitions, 60_000);
     await control.close();
