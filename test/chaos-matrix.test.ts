@@ -42,6 +42,18 @@ describe('chaos matrix: nothing acknowledged is lost', () => {
   }, 120_000);
 });
 
+describe('chaos matrix: consumer groups', () => {
+  it('group members through repeated leader kills: no partition processed by two members at once, commits never go back', async () => {
+    const r = await run('leader-kill-repeat', 3, { groupMembers: 2 });
+    expect(r.check.anomalies, explain(r)).toEqual([]);
+    const holds = r.history.filter((e) => e.f === 'acquire').length;
+    const commits = r.history.filter((e) => e.f === 'commit' && e.type === 'ok').length;
+    expect(holds).toBeGreaterThan(50);
+    expect(commits).toBeGreaterThan(0);
+    console.log(`chaos group: ${holds} records processed by members, ${commits} partition commits acknowledged`);
+  }, 120_000);
+});
+
 describe('chaos matrix: negative controls see loss', () => {
   it('fsync=never and a power loss of every broker: acknowledged writes are reported lost', async () => {
     const r = await run('whole-cluster-power-loss', 1, { fsync: 'never' });
