@@ -27,9 +27,16 @@ export interface TimerScheduler {
   clear(handle: unknown): void;
 }
 
+/**
+ * lingerMs 0 closes a batch on setImmediate: records sent in the same tick still share a batch, and
+ * a lone record does not pay setTimeout's 1 ms minimum.
+ */
 export const REAL_TIMERS: TimerScheduler = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  set: (fn, ms) => (ms <= 0 ? { immediate: setImmediate(fn) } : setTimeout(fn, ms)),
+  clear: (handle) => {
+    if (handle !== null && typeof handle === 'object' && 'immediate' in handle) clearImmediate((handle as { immediate: NodeJS.Immediate }).immediate);
+    else clearTimeout(handle as NodeJS.Timeout);
+  },
 };
 
 export interface AccumulatorLimits {
