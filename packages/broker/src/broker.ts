@@ -9,6 +9,10 @@ import { controlledShutdown } from './controlled-shutdown.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { fetchHandler } from './fetch-handler.js';
 import { listOffsetsHandler } from './list-offsets-handler.js';
+import { BrokerMetrics } from './metrics/broker-metrics.js';
+import { InstrumentedProduceService, instrumentFetch, instrumentSubscribe } from './metrics/instrument.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { Forwarder } from './forwarder.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupHandlers } from './groups/group-service.js';
@@ -57,8 +61,11 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   // Each component binds its own `component`; the root carries only process-wide fields.
   const logger = rootLogger.child({ component: 'broker' });
   const nowMs = options.nowMs ?? Date.now;
+  // Metrics only when asked for (--metrics-port): otherwise no hook is installed anywhere.
+  const metrics = config.metricsPort === 0 ? undefined : new BrokerMetrics(rootLogger);
   const store: BrokerStore = await Store.open(config.dataDir, {
     fsync: config.fsync, logger: rootLogger, ...(config.testPowerLoss === 'off' ? {} : { powerLoss: config.testPowerLoss }),
+    ...(metrics === undefined ? {} : { onGroupWrite: metrics.storageWrite }),
   });
   if (config.testFault !== 'none') logger.warn({ testFault: config.testFault }, 'TEST FAULT ENABLED: this broker deliberately breaks its guarantees');
   const metadata = new MetadataView();
@@ -73,10 +80,16 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     nodeId: config.id, store, metadata, logger, nowMs,
     send: (to, topicId, partition, msg) => transport.send(to, topicId, partition, msg),
     onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
+    ...(metrics === undefined ? {} : { onProduced: metrics.produced }),
   });
-  const produce = new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum');
+  const produce = metrics === undefined
+    ? new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum')
+    : new InstrumentedProduceService(metrics, registry, nowMs, config.testFault === 'ack-before-quorum');
   const forwarder = new Forwarder(logger.child({ component: 'forwarder' }));
   const groups = new GroupCoordinator({ nodeId: config.id, registry, metadata, produce, logger, nowMs });
+  metrics?.attach({ registry, metadata, groups });
+  const subscribe = subscribeHandler(registry, logger, forwarder);
+  const fetch = fetchHandler(registry, logger, forwarder);
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer(config.host, config.port, [
@@ -86,8 +99,8 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
         implementation: {
           Produce: produceHandler(produce, logger, forwarder),
           ProduceStream: produceStreamHandler(produce, logger, forwarder),
-          Subscribe: subscribeHandler(registry, logger, forwarder),
-          Fetch: fetchHandler(registry, logger, forwarder),
+          Subscribe: metrics === undefined ? subscribe : instrumentSubscribe(subscribe, metrics),
+          Fetch: metrics === undefined ? fetch : instrumentFetch(fetch, metrics),
           ListOffsets: listOffsetsHandler(registry, logger),
           GetMetadata: getMetadataHandler(metadata),
           ...groupHandlers({
@@ -110,6 +123,22 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     await store.close();
     throw err;
   }
+  let started = false;
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined) {
+    try {
+      metricsServer = await startMetricsServer({
+        host: config.metricsHost ?? config.host, port: config.metricsPort, logger: rootLogger,
+        render: () => metrics.render(), contentType: metrics.contentType, serving: () => started && !registry.closing,
+      });
+    } catch (err) {
+      await server.shutdown(0);
+      forwarder.close();
+      transport.close();
+      await store.close();
+      throw err;
+    }
+  }
   const address = config.advertisedAddress ?? `${config.host}:${server.port}`;
   const onMetadata = (snapshot: ClusterMetadata__Output): void => {
     registry.offer(snapshot).catch((err: unknown) => logger.error({ err }, 'applying metadata failed'));
@@ -123,7 +152,6 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   // One broker-wide replica clock: every hosted replica ticks every REPLICA_TICK_MS.
   const ticker = setInterval(() => registry.tick(), REPLICA_TICK_MS);
   const groupTicker = setInterval(() => groups.tick(), GROUP_TICK_MS);
-  let started = false;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -144,6 +172,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
       coordinator.close();
       await retention.close();
       await store.close();
+      await metricsServer?.close();
       logger.info('broker closed');
     })();
     return closing;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseFsyncPolicy } from '@runnel/storage';
 import type { FsyncPolicy } from '@runnel/storage';
 import {
-  BROKER_ID_MAX, DEFAULT_COORDINATOR, DEFAULT_FSYNC, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT,
+  BROKER_ID_MAX, DEFAULT_COORDINATOR, DEFAULT_FSYNC, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_PORT, DEFAULT_PORT,
   DEFAULT_RETENTION_CHECK_INTERVAL_MS,
 } from './constants.js';
 
@@ -24,6 +24,10 @@ export interface BrokerConfig {
   readonly rack: string | undefined;
   readonly retentionCheckIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Prometheus metrics HTTP port (`GET /metrics`, `GET /healthz`); 0 = no metrics endpoint. */
+  readonly metricsPort: number;
+  /** Interface the metrics endpoint listens on; undefined = `host`. */
+  readonly metricsHost: string | undefined;
   /**
    * TEST ONLY (chaos tests): 'track' keeps undo records of writes not yet fsynced; 'recover'
    * first discards them, as a power loss would (see storage power-loss-journal.ts). Default 'off'.
@@ -55,6 +59,8 @@ export const CONFIG_FLAGS = {
   rack: '--rack',
   retentionCheckIntervalMs: '--retention-check-interval-ms',
   logLevel: '--log-level',
+  metricsPort: '--metrics-port',
+  metricsHost: '--metrics-host',
   testPowerLoss: '--test-power-loss',
   testFault: '--test-fault',
 } as const;
@@ -100,6 +106,12 @@ const schema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
   testPowerLoss: z.enum(['off', 'track', 'recover'], { message: 'must be off, track or recover' }).default('off'),
   testFault: z.enum(['none', 'ack-before-quorum'], { message: 'must be none or ack-before-quorum' }).default('none'),
+  metricsPort: integer(0, 65535).default(DEFAULT_METRICS_PORT),
+  metricsHost: z.string().trim().min(1, 'must not be empty').optional(),
+}).superRefine((c, ctx) => {
+  if (c.metricsPort !== 0 && c.metricsPort === c.port && (c.metricsHost ?? c.host) === c.host) {
+    ctx.addIssue({ code: 'custom', path: ['metricsPort'], message: `must differ from --port (both are ${c.port})` });
+  }
 });
 
 /**
@@ -135,6 +147,8 @@ export function parseBrokerConfig(raw: Readonly<Record<string, unknown>>): Broke
     rack: v.rack,
     retentionCheckIntervalMs: v.retentionCheckIntervalMs,
     logLevel: v.logLevel,
+    metricsPort: v.metricsPort,
+    metricsHost: v.metricsHost,
     testPowerLoss: v.testPowerLoss,
     testFault: v.testFault,
   });

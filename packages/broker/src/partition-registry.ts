@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { NotLeaderError, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT } from '@runnel/protocol';
 import type { ClusterMetadata__Output, PartitionInfo__Output, TopicInfo__Output } from '@runnel/protocol';
 import type { LeaderPartitionStatus } from '@runnel/protocol';
-import type { ReplicaInput, ReplicaOutput } from '@runnel/replication';
+import type { Acks, ReplicaInput, ReplicaOutput } from '@runnel/replication';
 import type { MetaStore, PartitionKey, PartitionLog } from '@runnel/storage';
 import { NOT_LEADER_HINT_WAIT_MS, REPLICA_REBUILD_SETTLE_MS, SHUTDOWN_SETTLE_MS } from './constants.js';
 import type { MetadataView } from './metadata-view.js';
@@ -49,6 +49,8 @@ export interface PartitionRegistryOptions {
   readonly send: (to: number, topicId: string, partition: number, msg: ReplicaOutput) => void;
   /** A replica declined leadership of `epoch` (tell the coordinator). */
   readonly onDeclined: (topicId: string, partition: number, epoch: number) => void;
+  /** Optional (metrics): a produce request accepted by a partition led here (see ReplicaDriverOptions.onProduced). */
+  readonly onProduced?: (topic: string, acks: Acks, recordCount: number, bytes: number) => void;
 }
 
 /**
@@ -146,6 +148,11 @@ export class PartitionRegistry {
     if (typeof name !== 'string' || name === '') throw new RunnelError('INVALID_REQUEST', 'the request names no topic; set `topic`');
     const topic = this.metadata.topic(name);
     if (topic === undefined) {
+      // A brand-new topic: the coordinator elected its leaders (PrepareEpoch opened replicas here)
+      // before this broker applied the metadata that names it. Retriable, unlike UNKNOWN_TOPIC.
+      if ([...this.seenTopics.values()].some((t) => t.name === name)) {
+        throw new RunnelError('NOT_LEADER', `topic ${JSON.stringify(name)} was just created and this broker has not applied its metadata yet; retry shortly`);
+      }
       throw new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name)} does not exist (metadata version ${this.metadata.version})`);
     }
     return topic;
@@ -323,6 +330,7 @@ export class PartitionRegistry {
     const promisedEpoch = decodePromise(await this.store.meta.get(promiseKey(topicId, partition)));
     this.assertOpen();
     const key = keyOf(topicId, partition);
+    const onProduced = this.options.onProduced;
     const replica = new ReplicaDriver({
       nodeId: this.nodeId,
       topic: topicName,
@@ -341,6 +349,7 @@ export class PartitionRegistry {
       onFailed: () => {
         this.rebuild(key, replica).catch((err: unknown) => this.logger.error({ err, topic: topicName, partition }, 'rebuilding the replica failed'));
       },
+      ...(onProduced === undefined ? {} : { onProduced: (acks: Acks, recordCount: number, bytes: number) => onProduced(topicName, acks, recordCount, bytes) }),
     });
     this.replicas.set(key, replica);
     this.seenTopicFor(topicId, topicName).partitions.add(partition);

@@ -62,6 +62,11 @@ export interface ReplicaDriverOptions {
   readonly notLeaderSoon?: () => Promise<RunnelError>;
   /** A storage operation failed and the replica stopped (the owner may rebuild it from the log). */
   readonly onFailed?: () => void;
+  /**
+   * Optional (metrics): told once per produce request accepted by this leader (after offsets were
+   * assigned), with the effective ack level and the batch's record count and record-set bytes.
+   */
+  readonly onProduced?: (acks: Acks, recordCount: number, bytes: number) => void;
 }
 
 /**
@@ -115,6 +120,8 @@ export class ReplicaDriver {
   #lastEpoch = 0;
   #publishedHw: number;
   #lastFencedEpoch = -1;
+  /** The replica set of the last RoleChange (metrics: under-replication). */
+  #replicaSet: readonly number[] = [];
 
   constructor(options: ReplicaDriverOptions) {
     this.#o = options;
@@ -173,6 +180,27 @@ export class ReplicaDriver {
     this.#settings = settings;
   }
 
+  /** The replica set named by the last metadata RoleChange (empty before the first). */
+  get replicaSet(): readonly number[] {
+    return this.#replicaSet;
+  }
+
+  /**
+   * Leader only (else undefined), for metrics: this leader's LEO minus the smallest durable LEO its
+   * followers have acknowledged (0 with no followers).
+   */
+  followerLagRecords(): number | undefined {
+    if (!this.isLeading) return undefined;
+    const leo = this.#replica.logEndOffset;
+    let slowest = leo;
+    for (const id of this.#replicaSet) {
+      if (id === this.#o.nodeId) continue;
+      const progress = this.#replica.followerProgress(id);
+      if (progress !== undefined && progress.match < slowest) slowest = progress.match;
+    }
+    return Math.max(0, leo - slowest);
+  }
+
   /** The heartbeat report of a partition led here, or undefined. */
   status(): LeaderPartitionStatus | undefined {
     if (!this.isLeading) return undefined;
@@ -207,6 +235,7 @@ export class ReplicaDriver {
 
   /** Metadata: `leader` (-1: none, the partition is offline) leads `epoch` over `replicas`. */
   roleChange(epoch: number, leader: number, replicas: readonly number[]): void {
+    this.#replicaSet = replicas;
     this.#input(() => this.#replica.step({ type: 'RoleChange', epoch, leader, replicas }));
   }
 
@@ -232,6 +261,7 @@ export class ReplicaDriver {
     const epoch = this.#replica.epoch;
     return new Promise<ProduceOutcome>((resolve, reject) => {
       this.#propose(id, built, CORE_ACKS[acks], timeoutMs);
+      this.#o.onProduced?.(CORE_ACKS[acks], built.recordCount, built.recordSet.length);
       this.#produces.add(id, { sizeBytes: built.recordSet.length, recordCount: built.recordCount, leaderEpoch: epoch, appendTimeMs, resolve, reject });
     });
   }
@@ -240,6 +270,7 @@ export class ReplicaDriver {
   produceNoAck(built: BuiltRecordSet): void {
     this.assertLeading();
     this.#propose(0, built, 'NONE', 0);
+    this.#o.onProduced?.('NONE', built.recordCount, built.recordSet.length);
   }
 
   #propose(produceId: number, built: BuiltRecordSet, acks: Acks, timeoutMs: number): void {

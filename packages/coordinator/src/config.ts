@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT, DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_PORT, DEFAULT_PORT, DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
   DEFAULT_SESSION_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS_MIN, SESSION_TIMEOUT_MS_MAX, SESSION_TIMEOUT_MS_MIN,
 } from './constants.js';
@@ -22,6 +22,10 @@ export interface CoordinatorConfig {
   /** How often to look for partitions to move back to their preferred (first) replica; 0 disables. */
   readonly preferredLeaderCheckIntervalMs: number;
   readonly logLevel: LogLevel;
+  /** Prometheus metrics HTTP port (`GET /metrics`, `GET /healthz`); 0 = no metrics endpoint. */
+  readonly metricsPort: number;
+  /** Interface the metrics endpoint listens on; undefined = `host`. */
+  readonly metricsHost: string | undefined;
 }
 
 /** A bad flag or variable; `flag` names it (e.g. `--data-dir`). main prints it and exits 2. */
@@ -43,6 +47,8 @@ export const CONFIG_FLAGS = {
   heartbeatIntervalMs: '--heartbeat-interval-ms',
   preferredLeaderCheckIntervalMs: '--preferred-leader-check-interval-ms',
   logLevel: '--log-level',
+  metricsPort: '--metrics-port',
+  metricsHost: '--metrics-host',
 } as const satisfies Record<keyof CoordinatorConfig, string>;
 
 function integer(min: number, max: number): z.ZodType<number> {
@@ -62,6 +68,8 @@ export const coordinatorConfigSchema = z
     heartbeatIntervalMs: integer(HEARTBEAT_INTERVAL_MS_MIN, SESSION_TIMEOUT_MS_MAX).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
     preferredLeaderCheckIntervalMs: integer(0, SESSION_TIMEOUT_MS_MAX).default(DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS),
     logLevel: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default(DEFAULT_LOG_LEVEL),
+    metricsPort: integer(0, 65535).default(DEFAULT_METRICS_PORT),
+    metricsHost: z.string().trim().min(1, 'must not be empty').optional(),
   })
   .superRefine((c, ctx) => {
     if (!(c.heartbeatIntervalMs < c.sessionTimeoutMs / 2)) {
@@ -70,6 +78,9 @@ export const coordinatorConfigSchema = z
         path: ['heartbeatIntervalMs'],
         message: `must be less than half of --session-timeout-ms (${c.heartbeatIntervalMs} >= ${c.sessionTimeoutMs} / 2)`,
       });
+    }
+    if (c.metricsPort !== 0 && c.metricsPort === c.port && (c.metricsHost ?? c.host) === c.host) {
+      ctx.addIssue({ code: 'custom', path: ['metricsPort'], message: `must differ from --port (both are ${c.port})` });
     }
   });
 
@@ -105,5 +116,7 @@ export function parseCoordinatorConfig(raw: Readonly<Record<string, unknown>>): 
     heartbeatIntervalMs: v.heartbeatIntervalMs,
     preferredLeaderCheckIntervalMs: v.preferredLeaderCheckIntervalMs,
     logLevel: v.logLevel,
+    metricsPort: v.metricsPort,
+    metricsHost: v.metricsHost,
   });
 }

@@ -5,6 +5,8 @@ export const DEFAULT_PORT = 7400;
 export const DEFAULT_SESSION_TIMEOUT_MS = 3000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 500;
 export const DEFAULT_LOG_LEVEL = 'info';
+/** --metrics-port default: 0 = no metrics endpoint. */
+export const DEFAULT_METRICS_PORT = 0;
 
 /** Bounds of the session timeout a coordinator may be configured with. */
 export const SESSION_TIMEOUT_MS_MIN = 50;
@@ -76,3 +78,10 @@ export const PREFERRED_LEADER_MOVE_INTERVAL_MS_MIN = 10_000;
 export const PREFERRED_LEADER_MOVES_PER_CHECK_MAX = 100;
 /** ControlledShutdown waits at most this long for the moves it started before answering (brokers call with a 2 s deadline). */
 export const CONTROLLED_SHUTDOWN_WAIT_MS = 1000;
+
+/** Metrics HTTP endpoint: scrapes rendered at once (beyond: 503). */
+export const METRICS_SCRAPES_IN_FLIGHT_MAX = 4;
+/** Metrics HTTP endpoint: open connections at once (beyond: refused). */
+export const METRICS_CONNECTIONS_MAX = 64;
+/** Metrics HTTP endpoint: a request must arrive whole within this long. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

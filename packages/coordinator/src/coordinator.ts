@@ -12,6 +12,9 @@ import { MetadataController } from './metadata-controller.js';
 import { toClusterMetadata } from './metadata-snapshot.js';
 import { loadState } from './metadata-store.js';
 import { MetadataWatchers } from './metadata-watch.js';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { openMetaStore } from './meta-store-open.js';
 import type { OpenedMetaStore } from './meta-store-open.js';
 import { PrepareEpochClient } from './prepare-epoch-client.js';
@@ -47,6 +50,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   let membership: Membership | undefined;
   let driver: ElectionDriver | undefined;
   let moves: LeadershipMoves | undefined;
+  let metricsServer: MetricsServer | undefined;
+  // Metrics only when asked for (--metrics-port).
+  const metrics = config.metricsPort === 0 ? undefined : new CoordinatorMetrics();
   try {
     const { state, created } = await loadState(store.meta);
     log.info({ clusterId: state.clusterId, version: state.version, brokers: state.brokers.size, topics: state.topics.size, created }, 'metadata loaded');
@@ -74,6 +80,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       transport: (options.prepareTransport ?? ((l: Logger) => new PrepareEpochClient(l)))(electionLog),
       log: electionLog,
       awaiting: () => members.awaitingBrokerIds(),
+      ...(metrics === undefined ? {} : { onEvent: metrics.electionEvent }),
     });
     driver = elections;
     elections.start();
@@ -85,11 +92,19 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     server = await startGrpcServer(config.host, config.port, [
       { name: 'runnel.v1.Coordinator', definition: runnelGrpc().runnel.v1.Coordinator.service, implementation: handlers },
     ]);
+    let closing: Promise<void> | undefined;
+    if (metrics !== undefined) {
+      metrics.attach({ state: () => controller.state, awaiting: () => members.awaitingBrokerIds(), isr: status.isr });
+      metricsServer = await startMetricsServer({
+        host: config.metricsHost ?? config.host, port: config.metricsPort, logger,
+        render: () => metrics.render(), contentType: metrics.contentType, serving: () => closing === undefined,
+      });
+    }
+    const endpoint = metricsServer;
     server.setServing(true);
     const running = server;
     const address = `${config.host}:${server.port}`;
     log.info({ address, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, 'coordinator serving');
-    let closing: Promise<void> | undefined;
     return {
       address,
       port: server.port,
@@ -104,6 +119,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
           await running.shutdown(SHUTDOWN_GRACE_MS);
           await controller.drain();
           await store.close();
+          await endpoint?.close();
           log.info('coordinator closed');
         })();
         return closing;
@@ -114,6 +130,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     driver?.close();
     membership?.close();
     if (server !== undefined) await server.shutdown(0);
+    await metricsServer?.close();
     await store.close();
     throw err;
   }

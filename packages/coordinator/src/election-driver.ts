@@ -38,6 +38,8 @@ export interface ElectionDriverOptions {
   readonly log: Logger;
   /** Brokers not alive in the state but still awaited after a coordinator restart (treated as live). */
   readonly awaiting: () => ReadonlySet<number>;
+  /** Optional (metrics): told every election event (electing, elected, offline) as it happens. */
+  readonly onEvent?: (ev: ElectionEvent) => void;
 }
 
 export const partitionKey = (topicId: string, partition: number): string => `${topicId}/${partition}`;
@@ -204,6 +206,7 @@ export class ElectionDriver {
   }
 
   #event(entry: Entry, ev: ElectionEvent): void {
+    this.#o.onEvent?.(ev);
     const fields = { topic: entry.topic, partition: entry.partition, epoch: ev.epoch };
     switch (ev.kind) {
       case 'electing':

@@ -21,6 +21,8 @@ function parseArgs(argv: readonly string[]): Record<string, unknown> {
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often brokers must heartbeat (default 500)'))
     .addOption(new Option('--preferred-leader-check-interval-ms <ms>', 'how often to move leaderships back to preferred replicas; 0 disables (default 5000)'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal, silent (default info)'))
+    .addOption(new Option('--metrics-port <n>', 'Prometheus metrics HTTP port (GET /metrics, /healthz); 0 = off (default 0)'))
+    .addOption(new Option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: --host)'))
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(false)
     .exitOverride()

@@ -14,7 +14,7 @@ function problem(raw: Record<string, unknown>): ConfigError {
 describe('parseCoordinatorConfig', () => {
   it('fills in defaults and freezes', () => {
     const c = parseCoordinatorConfig({ dataDir: '/tmp/x' });
-    expect(c).toEqual({ dataDir: '/tmp/x', host: '127.0.0.1', port: 7400, sessionTimeoutMs: 3000, heartbeatIntervalMs: 500, preferredLeaderCheckIntervalMs: 5000, logLevel: 'info' });
+    expect(c).toEqual({ dataDir: '/tmp/x', host: '127.0.0.1', port: 7400, sessionTimeoutMs: 3000, heartbeatIntervalMs: 500, preferredLeaderCheckIntervalMs: 5000, logLevel: 'info', metricsPort: 0, metricsHost: undefined });
     expect(Object.isFrozen(c)).toBe(true);
   });
 

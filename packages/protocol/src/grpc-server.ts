@@ -1,8 +1,28 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { GRPC_SERVER_OPTIONS } from './limits.js';
-import { runnelPackageDefinition } from './loader.js';
+import { LOADER_OPTIONS, PROTO_FILES } from './loader.js';
+
+let reflectionDefinition: protoLoader.PackageDefinition | undefined;
+
+/**
+ * What reflection describes: the Runnel protos with their field names as written in the .proto
+ * files (the shared LOADER_OPTIONS camelCase them, which generic tools such as grpcurl would then
+ * reject), plus grpc.health.v1 so `grpcurl … grpc.health.v1.Health/Check` works without files.
+ */
+function reflectionPackageDefinition(): protoLoader.PackageDefinition {
+  if (reflectionDefinition === undefined) {
+    const healthDir = join(dirname(createRequire(import.meta.url).resolve('grpc-health-check/package.json')), 'proto');
+    reflectionDefinition = protoLoader.loadSync([...PROTO_FILES, 'health/v1/health.proto'], {
+      ...LOADER_OPTIONS, keepCase: true, includeDirs: [...LOADER_OPTIONS.includeDirs, healthDir],
+    });
+  }
+  return reflectionDefinition;
+}
 
 export interface ServiceRegistration {
   /** Fully qualified name reported by health, e.g. 'runnel.v1.Broker'. */
@@ -32,7 +52,8 @@ export async function startGrpcServer(host: string, port: number, services: read
   const names = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING' as const])));
   health.addToServer(server);
-  new ReflectionService(runnelPackageDefinition()).addToServer(server);
+  // Only what this process serves: a broker does not advertise the Coordinator service, and the reverse.
+  new ReflectionService(reflectionPackageDefinition(), { services: [...services.map((s) => s.name), 'grpc.health.v1.Health'] }).addToServer(server);
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Level } from 'level';
 import type { Logger } from 'pino';
 import type { FsyncPolicy } from './contract.js';
@@ -32,6 +33,23 @@ interface Entry {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
+
+/** One group write as an observer sees it (metrics: write / fsync latency). */
+export interface GroupWriteObservation {
+  /** How long the `db.batch` took (with the power-loss journal's own write, when enabled), in seconds. */
+  readonly durationSeconds: number;
+  /** Whether it was written with `sync: true` (an fsync). */
+  readonly sync: boolean;
+  /** Entries (appends, truncations, metadata writes...) it carried. */
+  readonly entries: number;
+}
+
+/**
+ * Called synchronously after each successful group write, outside the write's error handling (an
+ * observer that throws is a programmer error, not a storage failure). Keep it cheap: it runs once
+ * per group write, before the group's waiters are resolved.
+ */
+export type GroupWriteObserver = (observation: GroupWriteObservation) => void;
 
 export interface GroupCommitStats {
   /** LevelDB writes issued (each one `db.batch`). */
@@ -79,6 +97,8 @@ export class GroupCommit {
     private readonly pendingBytesMax: number,
     /** Test-only power-loss simulation (see power-loss-journal.ts). */
     private readonly journal?: PowerLossJournal,
+    /** Optional: told about every successful group write (metrics). */
+    private readonly observer?: GroupWriteObserver,
   ) {
     if (policy.kind === 'interval') {
       this.timer = setInterval(() => this.syncTick(), policy.intervalMs);
@@ -175,6 +195,7 @@ export class GroupCommit {
         for (const op of this.collectExtraOps()) ops.push(op);
         // A sync request with nothing to write still has to fsync what earlier writes left unsynced.
         if (sync && ops.length === 0 && this.unsyncedWrites) ops.push(FSYNC_MARKER_OP);
+        const startedMs = this.observer === undefined || ops.length === 0 ? undefined : performance.now();
         try {
           if (ops.length > 0) {
             const written = this.journal === undefined ? ops : await this.journal.wrap(ops, sync);
@@ -188,6 +209,7 @@ export class GroupCommit {
           this.fail(cause, group);
           return;
         }
+        if (startedMs !== undefined) this.observer?.({ durationSeconds: (performance.now() - startedMs) / 1000, sync, entries: group.length });
         this.entriesTotal += group.length;
         for (const e of group) {
           this.pendingBytes -= e.bytes;

@@ -3,7 +3,7 @@ import { Level } from 'level';
 import type { Logger } from 'pino';
 import type { FsyncPolicy, MetaStore, PartitionKey, PartitionLog } from './contract.js';
 import { hwCheckpointIntervalMs, pendingBytesMax } from './constants.js';
-import { GroupCommit, type Db, type GroupCommitStats, type WriteOp } from './group-commit.js';
+import { GroupCommit, type Db, type GroupCommitStats, type GroupWriteObserver, type WriteOp } from './group-commit.js';
 import { PartitionKeys, partitionKeyOfRegistry, REGISTRY_END, REGISTRY_START, validatePartitionKey } from './keys.js';
 import { LevelPartitionLog } from './level-partition-log.js';
 import { LevelMetaStore } from './meta-store.js';
@@ -21,6 +21,8 @@ export interface StoreOptions {
    * discards every write since the last fsync (as a power loss would), then tracks.
    */
   readonly powerLoss?: 'track' | 'recover';
+  /** Optional: told about every successful group write, with its duration (metrics; see GroupWriteObserver). */
+  readonly onGroupWrite?: GroupWriteObserver;
 }
 
 /** A PartitionLog as the LevelDB store returns it, with the members beyond the contract. */
@@ -66,7 +68,7 @@ export class Store {
       journal = await PowerLossJournal.open(db);
     }
     let store: Store | undefined;
-    const commit = new GroupCommit(db, options.fsync, log, () => store?.collectHwOps() ?? [], options.pendingBytesMax ?? pendingBytesMax, journal);
+    const commit = new GroupCommit(db, options.fsync, log, () => store?.collectHwOps() ?? [], options.pendingBytesMax ?? pendingBytesMax, journal, options.onGroupWrite);
     store = new Store(db, commit, log);
     log.info({ dir, fsync: options.fsync.kind }, 'store opened');
     return store;
