@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RunnelError, brokerServerDefinition, runnelGrpc, startGrpcServer } from '@runnel/protocol';
+import { RunnelError, brokerServerDefinition, runnelGrpc, startGrpcServer, startMetricsServer, type MetricsServer } from '@runnel/protocol';
 import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { Store } from '@runnel/storage';
 import type { BrokerConfig } from './config.js';
@@ -11,8 +11,6 @@ import { fetchHandler } from './fetch-handler.js';
 import { listOffsetsHandler } from './list-offsets-handler.js';
 import { BrokerMetrics } from './metrics/broker-metrics.js';
 import { InstrumentedProduceService, instrumentFetch, instrumentSubscribe } from './metrics/instrument.js';
-import { startMetricsServer } from './metrics/metrics-server.js';
-import type { MetricsServer } from './metrics/metrics-server.js';
 import { Forwarder } from './forwarder.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
 import { groupHandlers } from './groups/group-service.js';

@@ -131,9 +131,3 @@ export const METRICS_TOPIC_LABELS_MAX = 1_000;
 export const METRICS_PARTITION_SERIES_MAX = 10_000;
 /** Metrics: consumer-group lag series (group, topic, partition) per scrape at most. */
 export const METRICS_GROUP_LAG_SERIES_MAX = 10_000;
-/** Metrics HTTP endpoint: scrapes rendered at once (beyond: 503). */
-export const METRICS_SCRAPES_IN_FLIGHT_MAX = 4;
-/** Metrics HTTP endpoint: open connections at once (beyond: refused). */
-export const METRICS_CONNECTIONS_MAX = 64;
-/** Metrics HTTP endpoint: a request must arrive whole within this long. */
-export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

@@ -8,7 +8,7 @@ import { ConfigError, parseBrokerConfig } from '../src/config.js';
 import { BrokerMetrics, requestedAckLabel } from '../src/metrics/broker-metrics.js';
 import type { BrokerMetricsSources } from '../src/metrics/broker-metrics.js';
 import { groupLag } from '../src/metrics/group-lag.js';
-import { startMetricsServer } from '../src/metrics/metrics-server.js';
+import { startMetricsServer } from '@runnel/protocol';
 import { offlinePartitions, partitionHealth } from '../src/metrics/partition-health.js';
 import { OTHER_TOPIC_LABEL, TopicLabels } from '../src/metrics/topic-labels.js';
 import { silentLogger } from './helpers.js';

@@ -79,9 +79,3 @@ export const PREFERRED_LEADER_MOVES_PER_CHECK_MAX = 100;
 /** ControlledShutdown waits at most this long for the moves it started before answering (brokers call with a 2 s deadline). */
 export const CONTROLLED_SHUTDOWN_WAIT_MS = 1000;
 
-/** Metrics HTTP endpoint: scrapes rendered at once (beyond: 503). */
-export const METRICS_SCRAPES_IN_FLIGHT_MAX = 4;
-/** Metrics HTTP endpoint: open connections at once (beyond: refused). */
-export const METRICS_CONNECTIONS_MAX = 64;
-/** Metrics HTTP endpoint: a request must arrive whole within this long. */
-export const METRICS_REQUEST_TIMEOUT_MS = 10_000;

@@ -1,4 +1,4 @@
-import { runnelGrpc, startGrpcServer } from '@runnel/protocol';
+import { runnelGrpc, startGrpcServer, startMetricsServer, type MetricsServer } from '@runnel/protocol';
 import type { RunningServer } from '@runnel/protocol';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config.js';
@@ -13,8 +13,6 @@ import { toClusterMetadata } from './metadata-snapshot.js';
 import { loadState } from './metadata-store.js';
 import { MetadataWatchers } from './metadata-watch.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
-import { startMetricsServer } from './metrics/metrics-server.js';
-import type { MetricsServer } from './metrics/metrics-server.js';
 import { openMetaStore } from './meta-store-open.js';
 import type { OpenedMetaStore } from './meta-store-open.js';
 import { PrepareEpochClient } from './prepare-epoch-client.js';

@@ -1,6 +1,12 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { METRICS_CONNECTIONS_MAX, METRICS_REQUEST_TIMEOUT_MS, METRICS_SCRAPES_IN_FLIGHT_MAX } from '../constants.js';
+
+/** Scrapes rendered at once; more get 503 (a scrape is cheap, but bounded like everything else). */
+export const METRICS_SCRAPES_IN_FLIGHT_MAX = 4;
+/** Open connections to the metrics port at once. */
+export const METRICS_CONNECTIONS_MAX = 64;
+/** A request (headers and render) must finish within this. */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface MetricsServerOptions {
   readonly host: string;
