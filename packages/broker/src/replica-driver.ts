@@ -350,6 +350,8 @@ export class ReplicaDriver {
           this.#replica.appended(end);
           this.#retryParkedReads();
         });
+        // Parked follower fetches can take the batch now, while it is being written.
+        if (action.origin !== 'follower') this.#retryParkedReads();
         break;
       }
       case 'truncate':
@@ -389,11 +391,14 @@ export class ReplicaDriver {
       this.#logger.warn({ follower: read.replicaId, fromOffset: read.fromOffset, logStartOffset: log.logStartOffset }, 'follower fetches below the log start; cannot serve it');
       return;
     }
-    if (read.fromOffset >= Math.min(read.endOffset, log.durableEndOffset)) {
+    // Followers may get a batch before this replica's own write of it is durable (Raft thesis
+    // §10.2.1): the leader counts its own copy toward the HW only once durable, so nothing commits
+    // early, and a follower's copy of a batch the leader then loses is simply its longer log.
+    if (read.fromOffset >= Math.min(read.endOffset, log.logEndOffset)) {
       this.#parkedReads.set(read.replicaId, read);
       return;
     }
-    log.read(read.fromOffset, read.maxBytes, read.endOffset).then(
+    log.read(read.fromOffset, read.maxBytes, read.endOffset, { unflushed: true }).then(
       (stored) => {
         if (stored.length === 0) this.#parkedReads.set(read.replicaId, read);
         else this.#input(() => this.#replica.readCompleted(read.token, stored.map(toReplicaBatch)));

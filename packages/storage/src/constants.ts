@@ -27,3 +27,6 @@ export const partitionNumberMax = 0xffff_ffff;
 
 /** Bit 0 of Batch.attributes: a control batch (never delivered to consumers). */
 export const BATCH_ATTRIBUTE_CONTROL = 1;
+
+/** Newest batches kept in memory per partition log (tail-cache.ts): what followers and head consumers read. */
+export const tailCacheBytesMax = 256 * 1024;

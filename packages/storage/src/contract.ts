@@ -63,6 +63,14 @@ export interface EpochEntry {
   readonly startOffset: number;
 }
 
+export interface ReadOptions {
+  /**
+   * Also return batches appended but not yet durable (from memory): a leader shipping to its
+   * followers while its own write is in flight. Never for consumers: they read below the HW.
+   */
+  readonly unflushed?: boolean;
+}
+
 /**
  * One partition's replica log.
  *
@@ -97,7 +105,7 @@ export interface PartitionLog {
    * within `maxBytes` (always at least one batch if any exists below `endOffset`), never including
    * a batch whose base offset is >= `endOffset` (pass the HW to read only committed data).
    */
-  read(fromOffset: number, maxBytes: number, endOffset: number): Promise<Buffer[]>;
+  read(fromOffset: number, maxBytes: number, endOffset: number, options?: ReadOptions): Promise<Buffer[]>;
   /** Drops every record at or after `offset` (a straddling batch is dropped whole and the LEO set to its base). Durable on resolve. */
   truncateTo(offset: number): Promise<void>;
   /** First offset of the first batch whose maxTimestampMs >= timestampMs; undefined if none. */

@@ -7,6 +7,7 @@ export type {
   MetaStore,
   PartitionKey,
   PartitionLog,
+  ReadOptions,
 } from './contract.js';
 export { Store, type StoreOptions, type StorePartitionLog } from './store.js';
 export type { GroupCommitStats } from './group-commit.js';

@@ -9,6 +9,8 @@ import { u64Value, type PartitionKeys } from './keys.js';
 import type { RecoveredPartition } from './recovery.js';
 import { retentionCount } from './retention.js';
 import { StorageError } from './storage-error.js';
+import { TailCache } from './tail-cache.js';
+import { tailCacheBytesMax } from './constants.js';
 
 export interface PartitionLogDeps {
   readonly db: Db;
@@ -49,6 +51,7 @@ export class LevelPartitionLog implements PartitionLog {
   private hw: number;
   private generation = 0;
   private closed = false;
+  private readonly tail = new TailCache(tailCacheBytesMax);
 
   constructor(deps: PartitionLogDeps) {
     this.key = deps.key;
@@ -145,19 +148,23 @@ export class LevelPartitionLog implements PartitionLog {
     if (started !== undefined) ops.push({ type: 'put', key: this.keys.epoch(epoch), value: u64Value(base) });
     this.index.push(base, end, batch.byteLength, maxTimestampMs);
     this.leo = end;
+    this.tail.push(base, end, batch, this.durableEnd);
     const generation = this.generation;
     const result: AppendResult = { baseOffset: base, lastOffset: end - 1, batch };
     return this.commit
       .submit(ops, {
         bytes: batch.byteLength,
         onWritten: () => {
-          if (generation === this.generation) this.durableEnd = end;
+          if (generation === this.generation) {
+            this.durableEnd = end;
+            this.tail.evict(end);
+          }
         },
       })
       .then(() => result);
   }
 
-  async read(fromOffset: number, maxBytes: number, endOffset: number): Promise<Buffer[]> {
+  async read(fromOffset: number, maxBytes: number, endOffset: number, options: { unflushed?: boolean } = {}): Promise<Buffer[]> {
     const closed = this.checkOpen();
     if (closed !== undefined) throw closed;
     if (!isNonNegativeInt(fromOffset) || fromOffset < this.start || fromOffset > this.leo) {
@@ -166,6 +173,9 @@ export class LevelPartitionLog implements PartitionLog {
     if (!isNonNegativeInt(maxBytes) || !isNonNegativeInt(endOffset)) {
       throw new StorageError('INVALID_REQUEST', `read: maxBytes (${maxBytes}) and endOffset (${endOffset}) must be non-negative integers`);
     }
+    // The newest batches come from memory; with `unflushed`, also those still being written.
+    const cached = this.tail.read(fromOffset, maxBytes, Math.min(endOffset, options.unflushed === true ? this.leo : this.durableEnd));
+    if (cached !== undefined) return cached;
     // Only batches that are written (durable under the policy) and below the caller's bound.
     const limit = Math.min(endOffset, this.durableEnd);
     let first = this.index.indexOf(fromOffset);
@@ -209,6 +219,7 @@ export class LevelPartitionLog implements PartitionLog {
     for (let i = from; i < this.index.length; i++) ops.push({ type: 'del', key: this.keys.batch(this.index.base(i)) });
     for (const e of this.epochs.truncateFrom(newEnd)) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
     this.index.truncateFrom(from);
+    this.tail.truncateFrom(newEnd);
     this.leo = newEnd;
     this.durableEnd = Math.min(this.durableEnd, newEnd);
     this.generation++;
@@ -234,6 +245,7 @@ export class LevelPartitionLog implements PartitionLog {
     for (const e of this.epochs.clear()) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
     ops.push({ type: 'put', key: this.keys.logStart, value: u64Value(offset) });
     this.index.clear();
+    this.tail.clear();
     this.start = offset;
     this.leo = offset;
     this.durableEnd = offset;
@@ -287,6 +299,7 @@ export class LevelPartitionLog implements PartitionLog {
     for (const e of removed) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
     if (rewritten !== undefined) ops.push({ type: 'put', key: this.keys.epoch(rewritten.epoch), value: u64Value(rewritten.startOffset) });
     this.index.dropFirst(count);
+    this.tail.dropBefore(newStart);
     this.start = newStart;
     this.log.debug({ logStartOffset: newStart, records }, 'retention deleted batches');
     await this.commit.submit(ops);
