@@ -230,12 +230,13 @@ export class CoordinatorLink {
     );
   }
 
-  /** Creates an internal topic (`__offsets`) with the default replication factor; TOPIC_ALREADY_EXISTS counts as done. */
+  /** Creates an internal topic (`__offsets`): default replication factor, no retention; TOPIC_ALREADY_EXISTS counts as done. */
   createInternalTopic(name: string, partitions: number): Promise<void> {
     if (this.closed) return Promise.reject(new RunnelError('SHUTTING_DOWN', 'the broker is shutting down'));
     return new Promise((resolve, reject) => {
       this.client.CreateTopic(
-        { name, partitions, replicationFactor: 0, internal: true },
+        // Kept forever: a group's last commit must outlive any quiet spell (no compaction yet).
+        { name, partitions, replicationFactor: 0, internal: true, config: { retentionMs: -1 } },
         { deadline: new Date(Date.now() + COORDINATOR_CALL_TIMEOUT_MS) },
         (err) => {
           if (err === null) {
