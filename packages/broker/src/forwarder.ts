@@ -19,11 +19,16 @@ export function forwardingAllowed(metadata: grpc.Metadata): boolean {
   return String(metadata.get(FORWARD_HEADER)[0] ?? '').toLowerCase() !== 'false' && metadata.get(FORWARDED_HEADER).length === 0;
 }
 
-/** The deadline of a server call as a Date (grpc-js gives Date | number, Infinity without one). */
-function callDeadline(call: { getDeadline(): grpc.Deadline }): Date {
+/** The caller's deadline as ms since the epoch, or undefined without one (grpc-js gives Infinity). */
+function deadlineMs(call: { getDeadline(): grpc.Deadline }): number | undefined {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : Number(d);
-  return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now() + FORWARD_DEADLINE_MS_DEFAULT);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/** The deadline for a forwarded unary request: the caller's, else FORWARD_DEADLINE_MS_DEFAULT from now. */
+function callDeadline(call: { getDeadline(): grpc.Deadline }): Date {
+  return new Date(deadlineMs(call) ?? Date.now() + FORWARD_DEADLINE_MS_DEFAULT);
 }
 
 /**
@@ -105,8 +110,11 @@ export class Forwarder {
   subscribe(address: string, call: grpc.ServerDuplexStream<SubscribeRequest__Output, RawBatchesResponse>, first: SubscribeRequest__Output): void {
     const release = this.acquire();
     const serialize = runnelGrpc().runnel.v1.Broker.service.Subscribe.requestSerialize as (r: SubscribeRequest) => Buffer;
+    const deadline = deadlineMs(call);
     const upstream = (this.client(address) as unknown as grpc.Client).makeBidiStreamRequest<SubscribeRequest, RawBatchesResponse>(
-      '/runnel.v1.Broker/Subscribe', serialize, (b: Buffer) => decodeRawBatchesResponse('SubscribeResponse', b), Forwarder.metadata(), { deadline: callDeadline(call) },
+      '/runnel.v1.Broker/Subscribe', serialize, (b: Buffer) => decodeRawBatchesResponse('SubscribeResponse', b), Forwarder.metadata(),
+      // A subscription lives as long as its caller: only a deadline the caller set applies.
+      deadline === undefined ? {} : { deadline },
     );
     let done = false;
     const finish = (error?: RunnelError): void => {

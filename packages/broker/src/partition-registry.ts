@@ -201,20 +201,8 @@ export class PartitionRegistry {
 
   /** notLeader, once the metadata names a leader other than this broker, or after NOT_LEADER_HINT_WAIT_MS. */
   notLeaderSoon(topicId: string, topicName: string, partition: number): Promise<RunnelError> {
-    const now = this.notLeader(topicId, topicName, partition);
-    if (now.leaderId !== undefined || this.closing) return Promise.resolve(now);
-    return new Promise((resolve) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.metadataWaiters.delete(check);
-        resolve(this.notLeader(topicId, topicName, partition));
-      };
-      const check = (): void => {
-        if (this.closing || this.notLeader(topicId, topicName, partition).leaderId !== undefined) finish();
-      };
-      const timer = setTimeout(finish, NOT_LEADER_HINT_WAIT_MS);
-      this.metadataWaiters.add(check);
-    });
+    const known = (): boolean => this.notLeader(topicId, topicName, partition).leaderId !== undefined;
+    return this.awaitMetadata(known, NOT_LEADER_HINT_WAIT_MS).then(() => this.notLeader(topicId, topicName, partition));
   }
 
   /**
@@ -223,6 +211,7 @@ export class PartitionRegistry {
    */
   awaitMetadata(check: () => boolean, timeoutMs: number): Promise<boolean> {
     if (check()) return Promise.resolve(true);
+    if (this.closing) return Promise.resolve(false);
     return new Promise((resolve) => {
       const finish = (ok: boolean): void => {
         clearTimeout(timer);

@@ -4,7 +4,7 @@ import { RunnelError, normaliseError, partitionForKey, toGrpcStatus } from '@run
 import type { ProduceRequest__Output, ProduceResponse } from '@runnel/protocol';
 import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 import { PRODUCE_TIMEOUT_MS_DEFAULT, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
-import type { PartitionRegistry } from './partition-registry.js';
+import type { PartitionRegistry, ResolvedPartition } from './partition-registry.js';
 import { buildRecordSet } from './record-batch-builder.js';
 
 /** The ack wait a request asks for: 0 -> the default, capped at the maximum. */
@@ -32,14 +32,9 @@ export class ProduceService {
    * (nothing is appended here: the request may be forwarded). Throws what start() would for bad input.
    */
   route(request: ProduceRequest__Output | null | undefined): { partition: number; elsewhere: string | undefined } {
-    if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
-    const topic = this.registry.resolveTopic(request.topic);
-    if (topic.name.startsWith('__')) throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
-    const records = request.records ?? [];
-    if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
-    const partition = this.partitionOf(request, topic.partitions.length);
+    const { target, partition } = this.target(request, false);
     try {
-      this.registry.leaderFor(this.registry.resolvePartition(topic, partition));
+      this.registry.leaderFor(target);
       return { partition, elsewhere: undefined };
     } catch (err) {
       if (err instanceof RunnelError && err.code === 'NOT_LEADER' && err.leaderAddress !== undefined) return { partition, elsewhere: err.leaderAddress };
@@ -47,27 +42,34 @@ export class ProduceService {
     }
   }
 
-  private partitionOf(request: ProduceRequest__Output, partitions: number): number {
-    if (request.partition !== undefined && request.partition !== null) return request.partition;
-    const key = request.records?.[0]?.key;
-    return key !== undefined && key.length > 0 && partitions > 0 ? partitionForKey(key, partitions) : 0;
+  /** Validates a request and resolves its partition (key hash when none is named); nothing is written. */
+  private target(request: ProduceRequest__Output | null | undefined, internal: boolean): { request: ProduceRequest__Output; target: ResolvedPartition; partition: number } {
+    if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
+    const topic = this.registry.resolveTopic(request.topic);
+    if (!internal && topic.name.startsWith('__')) {
+      throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
+    }
+    if ((request.records ?? []).length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
+    let partition: number;
+    if (request.partition !== undefined && request.partition !== null) {
+      partition = request.partition;
+    } else {
+      const key = request.records[0]?.key;
+      partition = key !== undefined && key.length > 0 && topic.partitions.length > 0 ? partitionForKey(key, topic.partitions.length) : 0;
+    }
+    return { request, target: this.registry.resolvePartition(topic, partition), partition };
   }
 
   /** `internal`: the broker's own writes (group commits); clients cannot write to "__" topics. */
   start(request: ProduceRequest__Output | null | undefined, internal = false): Promise<ProduceResponse> {
     try {
-      if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
-      const topic = this.registry.resolveTopic(request.topic);
-      if (!internal && topic.name.startsWith('__')) {
-        throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
-      }
-      const records = request.records ?? [];
-      if (records.length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
-      const partition = this.partitionOf(request, topic.partitions.length);
-      const leader = this.registry.leaderFor(this.registry.resolvePartition(topic, partition));
+      const { request: req, target, partition } = this.target(request, internal);
+      const topic = target.topic;
+      const records = req.records;
+      const leader = this.registry.leaderFor(target);
       const nowMs = this.nowMs();
       const built = buildRecordSet(records, nowMs, leader.settings.maxMessageBytes);
-      const acks = request.acks ?? 'ACKS_UNSPECIFIED';
+      const acks = req.acks ?? 'ACKS_UNSPECIFIED';
       if (acks === 'ACKS_NONE') {
         leader.produceNoAck(built);
         return Promise.resolve({
@@ -76,7 +78,7 @@ export class ProduceService {
       }
       const asked = acks === 'ACKS_UNSPECIFIED' ? 'ACKS_QUORUM' : acks;
       const level = this.ackBeforeQuorum && !internal ? 'ACKS_LEADER' : asked;
-      return leader.produce(built, level, produceTimeoutMs(request.timeoutMs), nowMs).then((outcome) => ({
+      return leader.produce(built, level, produceTimeoutMs(req.timeoutMs), nowMs).then((outcome) => ({
         topic: topic.name,
         partition,
         baseOffset: outcome.baseOffset,

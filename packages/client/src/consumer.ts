@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import { RunnelError, fromServiceError } from '@runnel/protocol';
 import type { ConnectionPool } from './connection-pool.js';
-import { FifoQueue } from './fifo-queue.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ResolvedConsumerOptions } from './options.js';
-import { PartitionSubscription, type DeliveryEntry } from './partition-subscription.js';
-import { toConsumedRecord } from './record-codec.js';
+import { PartitionSubscription } from './partition-subscription.js';
+import { RecordQueue, type QueueItem } from './record-queue.js';
 import type { ConsumedRecord } from './record-types.js';
 
 export interface ConsumerDeps {
@@ -16,7 +15,6 @@ export interface ConsumerDeps {
   readonly onClose: (c: Consumer) => void;
 }
 
-type QueueItem = DeliveryEntry | { readonly error: RunnelError };
 
 /**
  * Reads one topic (all or some partitions) from a start position, as an async iterator:
@@ -38,11 +36,9 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   private readonly deps: ConsumerDeps;
   private readonly log: Logger;
   private readonly abort = new AbortController();
-  private readonly queue = new FifoQueue<QueueItem>();
+  private readonly records = new RecordQueue();
   private readonly subscriptions: PartitionSubscription[] = [];
   private readonly tasks: Array<Promise<void>> = [];
-  private current: DeliveryEntry | undefined;
-  private wake: (() => void) | undefined;
   private iterating = false;
   private closePromise: Promise<void> | undefined;
   private readonly onParentAbort = (): void => {
@@ -112,10 +108,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
 
   private push(item: QueueItem): void {
     if (this.abort.signal.aborted && !('error' in item)) return;
-    this.queue.push(item);
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    this.records.push(item);
   }
 
   private fail(err: RunnelError): void {
@@ -131,37 +124,17 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   }
 
   private async next(): Promise<IteratorResult<ConsumedRecord>> {
-    for (;;) {
-      const cur = this.current;
-      if (cur !== undefined) {
-        if (cur.index < cur.batch.records.length) {
-          const record = toConsumedRecord(this.options.topic, cur.subscription.partition, cur.batch, cur.index);
-          cur.index++;
-          cur.subscription.advance(record.offset);
-          if (cur.index >= cur.batch.records.length) {
-            this.current = undefined;
-            cur.subscription.batchDone(cur.batch);
-          }
-          return { done: false, value: record };
-        }
-        this.current = undefined;
-        cur.subscription.batchDone(cur.batch);
-      }
-      if (this.closePromise !== undefined) return { done: true, value: undefined };
-      const item = this.queue.shift();
-      if (item !== undefined) {
-        if ('error' in item) {
-          await this.close();
-          throw item.error;
-        }
-        this.current = item;
-        continue;
-      }
-      if (this.abort.signal.aborted) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+    const taken = await this.records.take({
+      live: (sub) => ({ topic: this.options.topic, partition: sub.partition }),
+      closed: () => this.closePromise !== undefined,
+      ended: () => this.abort.signal.aborted,
+    });
+    if (taken === undefined) return { done: true, value: undefined };
+    if ('error' in taken) {
+      await this.close();
+      throw taken.error;
     }
+    return { done: false, value: taken.record };
   }
 
   /** Stops every subscription; the iterator then ends (a pending next() resolves done). */
@@ -169,13 +142,10 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.closePromise ??= (async () => {
       this.deps.signal.removeEventListener('abort', this.onParentAbort);
       this.stopSubscriptions();
-      const w = this.wake;
-      this.wake = undefined;
-      w?.();
+      this.records.interrupt();
       await this.started;
       await Promise.all(this.tasks);
-      this.queue.clear();
-      this.current = undefined;
+      this.records.clear();
       this.deps.onClose(this);
     })();
     return this.closePromise;

@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
 import { RunnelError, fromServiceError } from '@runnel/protocol';
 import type { ConnectionPool } from './connection-pool.js';
-import { FifoQueue } from './fifo-queue.js';
 import { GroupCoordinatorClient } from './group-coordinator-client.js';
 import { GroupMembership, parseTp, type TpKey } from './group-membership.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ResolvedGroupConsumerOptions, ResolvedRetryOptions, StartFrom } from './options.js';
-import { PartitionSubscription, type DeliveryEntry } from './partition-subscription.js';
-import { toConsumedRecord } from './record-codec.js';
+import { PartitionSubscription } from './partition-subscription.js';
+import { RecordQueue, type QueueItem } from './record-queue.js';
 import type { ConsumedRecord } from './record-types.js';
 
 export interface GroupConsumerDeps {
@@ -38,7 +37,6 @@ interface Owned {
   stopped: boolean;
 }
 
-type QueueItem = DeliveryEntry | { readonly error: RunnelError };
 
 /**
  * A consumer group member, as an async iterator:
@@ -57,17 +55,15 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
   private readonly deps: GroupConsumerDeps;
   private readonly log: Logger;
   private readonly abort = new AbortController();
-  private readonly queue = new FifoQueue<QueueItem>();
+  private readonly records = new RecordQueue();
   private readonly owned = new Map<TpKey, Owned>();
   private readonly bySubscription = new Map<PartitionSubscription, Owned>();
   private readonly coordinator: GroupCoordinatorClient;
   private readonly membership: GroupMembership;
   private readonly membershipTask: Promise<void>;
   private assignmentChain: Promise<void> = Promise.resolve();
-  private current: DeliveryEntry | undefined;
   private inHand: { part: Owned; offset: number } | undefined;
   private inHandWaiters: Array<() => void> = [];
-  private wake: (() => void) | undefined;
   private iterating = false;
   private closePromise: Promise<void> | undefined;
   private committing: Promise<void> | undefined;
@@ -241,10 +237,7 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
 
   private push(item: QueueItem): void {
     if (this.abort.signal.aborted && !('error' in item)) return;
-    this.queue.push(item);
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    this.records.push(item);
   }
 
   private fail(err: RunnelError): void {
@@ -264,44 +257,22 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
 
   private async next(): Promise<IteratorResult<ConsumedRecord>> {
     this.finishInHand();
-    for (;;) {
-      const cur = this.current;
-      if (cur !== undefined) {
-        const part = this.bySubscription.get(cur.subscription);
-        if (part === undefined || part.stopped) {
-          this.current = undefined;
-          continue;
-        }
-        if (cur.index < cur.batch.records.length) {
-          const record = toConsumedRecord(part.topic, part.partition, cur.batch, cur.index);
-          cur.index++;
-          cur.subscription.advance(record.offset);
-          if (cur.index >= cur.batch.records.length) {
-            this.current = undefined;
-            cur.subscription.batchDone(cur.batch);
-          }
-          part.returned = record.offset + 1;
-          this.inHand = { part, offset: record.offset };
-          return { done: false, value: record };
-        }
-        this.current = undefined;
-        cur.subscription.batchDone(cur.batch);
-      }
-      if (this.closePromise !== undefined) return { done: true, value: undefined };
-      const item = this.queue.shift();
-      if (item !== undefined) {
-        if ('error' in item) {
-          await this.close();
-          throw item.error;
-        }
-        this.current = item;
-        continue;
-      }
-      if (this.abort.signal.aborted) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+    const live = (sub: PartitionSubscription): Owned | undefined => {
+      const part = this.bySubscription.get(sub);
+      return part === undefined || part.stopped ? undefined : part;
+    };
+    const taken = await this.records.take({ live, closed: () => this.closePromise !== undefined, ended: () => this.abort.signal.aborted });
+    if (taken === undefined) return { done: true, value: undefined };
+    if ('error' in taken) {
+      await this.close();
+      throw taken.error;
     }
+    const part = live(taken.subscription);
+    if (part !== undefined) {
+      part.returned = taken.record.offset + 1;
+      this.inHand = { part, offset: taken.record.offset };
+    }
+    return { done: false, value: taken.record };
   }
 
   /**
@@ -320,9 +291,7 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
         p.stopped = true;
         p.sub?.cancel();
       }
-      const w = this.wake;
-      this.wake = undefined;
-      w?.();
+      this.records.interrupt();
       if (this.o.autoCommit && !this.abort.signal.aborted) {
         await this.commitProcessed().catch((err: unknown) => this.log.warn({ err: fromServiceError(err).message }, 'commit on close failed'));
       }
@@ -333,8 +302,7 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
       await Promise.all([...this.owned.values()].map((p) => p.task));
       this.owned.clear();
       this.bySubscription.clear();
-      this.queue.clear();
-      this.current = undefined;
+      this.records.clear();
       this.deps.onClose(this);
     })();
     return this.closePromise;

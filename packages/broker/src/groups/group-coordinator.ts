@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RunnelError, messageType } from '@runnel/protocol';
 import type {
@@ -400,4 +399,3 @@ function committedOffset(tp: TpKey, value: CommittedValue | undefined): Committe
   return { topic, partition, offset: value?.offset ?? -1, metadata: value?.metadata ?? '', commitTimeMs: value?.commitTimeMs ?? 0 };
 }
 
-export { randomUUID as newMemberId };

@@ -6,7 +6,7 @@ import type { GroupSessionRequest__Output, GroupSessionResponse, JoinGroup__Outp
 import {
   GROUP_MEMBERS_MAX, GROUP_SESSION_TIMEOUT_MS_DEFAULT, GROUP_SESSION_TIMEOUT_MS_MAX, GROUP_SESSION_TIMEOUT_MS_MIN, GROUP_TOPICS_MAX,
 } from '../constants.js';
-import { tpKey, type TpKey } from './assignor.js';
+import { parseTpKey, tpKey, type TpKey } from './assignor.js';
 import type { GroupCoordinator, GroupEntry, MemberSessionSink } from './group-coordinator.js';
 import { assertValidGroupName } from './offsets-records.js';
 
@@ -66,7 +66,7 @@ export function groupSessionHandler(groups: GroupCoordinator, nowMs: () => numbe
     };
     const sink: MemberSessionSink = {
       assignment: (generation, assigned, revoke) => write({
-        assignment: { generation, assigned: assigned.map(toTp), revoke: revoke.map(toTp) },
+        assignment: { generation, assigned: assigned.map(parseTpKey), revoke: revoke.map(parseTpKey) },
       }),
       end: (error) => end(error),
     };
@@ -135,7 +135,3 @@ export function groupSessionHandler(groups: GroupCoordinator, nowMs: () => numbe
   };
 }
 
-function toTp(key: TpKey): { topic: string; partition: number } {
-  const slash = key.lastIndexOf('/');
-  return { topic: key.slice(0, slash), partition: Number(key.slice(slash + 1)) };
-}
