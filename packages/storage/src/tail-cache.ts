@@ -9,16 +9,18 @@
  * (those are bounded by the store's pending-write bound instead).
  */
 export class TailCache {
+  /** Entries [head, length) are live; the dead prefix is compacted away once it dominates. */
   private bases: number[] = [];
   private ends: number[] = [];
   private batches: Buffer[] = [];
+  private head = 0;
   private bytes = 0;
 
   constructor(private readonly bytesMax: number) {}
 
   /** A batch appended at the LEO (callers keep the suffix contiguous). */
   push(base: number, end: number, batch: Buffer, durableEnd: number): void {
-    if (this.ends.length > 0 && this.ends[this.ends.length - 1] !== base) this.clear();
+    if (this.ends.length > this.head && this.ends[this.ends.length - 1] !== base) this.clear();
     this.bases.push(base);
     this.ends.push(end);
     this.batches.push(batch);
@@ -28,23 +30,13 @@ export class TailCache {
 
   /** Drops what the byte bound allows, oldest first, durable batches only. */
   evict(durableEnd: number): void {
-    let n = 0;
-    let bytes = this.bytes;
-    while (n < this.bases.length - 1 && bytes > this.bytesMax && (this.ends[n] ?? Infinity) <= durableEnd) {
-      bytes -= this.batches[n]?.byteLength ?? 0;
-      n++;
-    }
-    if (n > 0) {
-      this.bases = this.bases.slice(n);
-      this.ends = this.ends.slice(n);
-      this.batches = this.batches.slice(n);
-      this.bytes = bytes;
-    }
+    while (this.head < this.bases.length - 1 && this.bytes > this.bytesMax && (this.ends[this.head] ?? Infinity) <= durableEnd) this.dropHead();
+    this.compact();
   }
 
   /** Drops every batch ending after `offset` (a truncation to `offset`, batches dropped whole). */
   truncateFrom(offset: number): void {
-    while (this.ends.length > 0 && (this.ends[this.ends.length - 1] ?? 0) > offset) {
+    while (this.ends.length > this.head && (this.ends[this.ends.length - 1] ?? 0) > offset) {
       this.ends.pop();
       this.bases.pop();
       this.bytes -= this.batches.pop()?.byteLength ?? 0;
@@ -53,20 +45,15 @@ export class TailCache {
 
   /** Drops batches wholly below `offset` (retention). */
   dropBefore(offset: number): void {
-    let n = 0;
-    while (n < this.ends.length && (this.ends[n] ?? 0) <= offset) n++;
-    if (n > 0) {
-      for (let i = 0; i < n; i++) this.bytes -= this.batches[i]?.byteLength ?? 0;
-      this.bases = this.bases.slice(n);
-      this.ends = this.ends.slice(n);
-      this.batches = this.batches.slice(n);
-    }
+    while (this.head < this.ends.length && (this.ends[this.head] ?? 0) <= offset) this.dropHead();
+    this.compact();
   }
 
   clear(): void {
     this.bases = [];
     this.ends = [];
     this.batches = [];
+    this.head = 0;
     this.bytes = 0;
   }
 
@@ -75,9 +62,9 @@ export class TailCache {
    * `limit`; undefined when `fromOffset` is before what the cache holds (read LevelDB instead).
    */
   read(fromOffset: number, maxBytes: number, limit: number): Buffer[] | undefined {
-    const first = this.bases[0];
+    const first = this.bases[this.head];
     if (first === undefined || fromOffset < first) return undefined;
-    let i = 0;
+    let i = this.head;
     while (i < this.ends.length && (this.ends[i] ?? 0) <= fromOffset) i++;
     const out: Buffer[] = [];
     let bytes = 0;
@@ -89,4 +76,21 @@ export class TailCache {
     }
     return out;
   }
+
+  private dropHead(): void {
+    this.bytes -= this.batches[this.head]?.byteLength ?? 0;
+    this.batches[this.head] = EMPTY;
+    this.head++;
+  }
+
+  /** Amortised O(1): copies the live entries only once the dead prefix is as long as they are. */
+  private compact(): void {
+    if (this.head === 0 || this.head * 2 < this.bases.length) return;
+    this.bases = this.bases.slice(this.head);
+    this.ends = this.ends.slice(this.head);
+    this.batches = this.batches.slice(this.head);
+    this.head = 0;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
