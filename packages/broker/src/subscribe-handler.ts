@@ -125,7 +125,8 @@ export class SubscriptionSession implements HighWatermarkListener {
         continue;
       }
       this.nextOffset = picked.nextOffset;
-      if (picked.batches.length > 0) this.write({ batches: picked.batches, highWatermark: leader.highWatermark });
+      // Also when only control batches were passed over: the client learns it is caught up.
+      this.write({ batches: picked.batches, highWatermark: leader.highWatermark, nextOffset: this.nextOffset });
     }
   }
 

@@ -153,6 +153,7 @@ export class PartitionSubscription {
             if (this.nextOffset === undefined && this.fetchOffset !== undefined) this.nextOffset = this.fetchOffset;
           }
           for (const batch of msg.batches) this.onBatch(batch);
+          if (msg.nextOffset > (this.fetchOffset ?? msg.nextOffset)) this.onSkipped(msg.nextOffset);
         });
         call.on('error', (e: unknown) => finish(fromServiceError(e)));
         call.on('end', () => finish(new RunnelError('UNREACHABLE', `subscription to ${leader.address} ended`, { retriable: true })));
@@ -178,6 +179,16 @@ export class PartitionSubscription {
     if (this.fetchOffset === undefined || end > this.fetchOffset) this.fetchOffset = end;
     if (this.nextOffset === undefined) this.nextOffset = Math.min(wanted, end);
     this.deps.deliver({ subscription: this, batch, index: firstWantedIndex(batch, wanted) });
+  }
+
+  /**
+   * The broker passed over control batches (never delivered) up to `offset`: queued behind the
+   * batches before it as an empty batch, so the position moves past them once those are taken.
+   */
+  private onSkipped(offset: number): void {
+    this.fetchOffset = offset;
+    const marker: DecodedBatch = { baseOffset: offset, recordCount: 0, leaderEpoch: 0, maxTimestampMs: 0, attributes: 0, records: [], sizeBytes: 0 };
+    this.deps.deliver({ subscription: this, batch: marker, index: 0 });
   }
 
   /** Cancels the current stream (the run loop sees the abort signal and stops). */

@@ -67,6 +67,8 @@ export interface DecodedSubscribeResponse {
   readonly batches: DecodedBatch[];
   readonly highWatermark: number;
   readonly startOffset: number;
+  /** Where the broker continues (0 when the field is absent). */
+  readonly nextOffset: number;
 }
 
 const TO_OBJECT_OPTIONS = { longs: Number, enums: String, bytes: Buffer, defaults: true, arrays: true, objects: true, oneofs: true } as const;
@@ -133,6 +135,7 @@ export function decodeSubscribeResponse(buf: Buffer): DecodedSubscribeResponse {
   const batches: DecodedBatch[] = [];
   let highWatermark = 0;
   let startOffset = 0;
+  let nextOffset = 0;
   let pos = 0;
   while (pos < buf.length) {
     const tag = readVarint(buf, pos);
@@ -153,11 +156,15 @@ export function decodeSubscribeResponse(buf: Buffer): DecodedSubscribeResponse {
       const v = readVarint(buf, pos);
       startOffset = v.value;
       pos = v.pos;
+    } else if (field === 4 && wireType === 0) {
+      const v = readVarint(buf, pos);
+      nextOffset = v.value;
+      pos = v.pos;
     } else {
       pos = skipField(buf, pos, wireType);
     }
   }
-  return { batches, highWatermark, startOffset };
+  return { batches, highWatermark, startOffset, nextOffset };
 }
 
 export function isControlBatch(batch: { attributes: number }): boolean {

@@ -2,11 +2,6 @@ import { RunnelClient, type ClientOptions, type ConsumedRecord } from '@runnel/c
 import type { PartitionLog } from '../history/history-types.js';
 import { waitFor } from '../wait-for.js';
 
-/** A final read waits this long for more records before deciding what is left is markers. */
-const FINAL_READ_IDLE_MS = 2_000;
-/** At most this many trailing offsets may be undelivered leader-change markers. */
-const FINAL_READ_MARKERS_MAX = 20;
-
 /**
  * Reads every partition from its log start to its high watermark, after the faults healed: the
  * log as the cluster finally holds it. Retries through leader changes; bounded by `timeoutMs`.
@@ -26,33 +21,25 @@ export async function finalRead(client: ClientOptions, topic: string, partitions
       const end = hw.get(p) ?? 0;
       const records: Array<readonly [number, string]> = [];
       if (end > 0) {
-        // Offsets can skip (leader-change markers are never delivered), so the read is done when
-        // the position reaches the HW or, past the last record, nothing more arrives for a while.
-        // An acknowledged record missing here shows up as a lost write in the checker.
+        // Done at the HW: the position moves past leader-change markers too (next_offset).
         const consumer = c.consumer({ topic, partitions: [p], from: 'earliest' });
-        const iterator = (consumer as AsyncIterable<ConsumedRecord>)[Symbol.asyncIterator]();
-        const deadline = Date.now() + timeoutMs;
+        const deadline = setTimeout(() => void consumer.close(), timeoutMs);
+        // The position can reach the HW without a record (only markers left): close on it, which ends the loop.
+        const watch = setInterval(() => {
+          if ((consumer.positions().get(p) ?? 0) >= end) void consumer.close();
+        }, 50);
         try {
-          for (;;) {
+          for await (const r of consumer as AsyncIterable<ConsumedRecord>) {
+            records.push([r.offset, r.value.toString()]);
             if ((consumer.positions().get(p) ?? 0) >= end) break;
-            let timer: NodeJS.Timeout | undefined;
-            const idle = new Promise<'idle'>((resolve) => {
-              timer = setTimeout(() => resolve('idle'), FINAL_READ_IDLE_MS);
-            });
-            const next = await Promise.race([iterator.next(), idle]);
-            clearTimeout(timer);
-            if (next === 'idle') {
-              const last = records.at(-1)?.[0] ?? -1;
-              if (end - (last + 1) <= FINAL_READ_MARKERS_MAX) break;
-              if (Date.now() > deadline) throw new Error(`final read of ${topic}/${p} stopped at offset ${last + 1} below the high watermark ${end} within ${timeoutMs} ms`);
-              continue;
-            }
-            if (next.done === true) break;
-            records.push([next.value.offset, next.value.value.toString()]);
           }
         } finally {
-          await consumer.close();
+          clearTimeout(deadline);
+          clearInterval(watch);
         }
+        const reached = consumer.positions().get(p) ?? 0;
+        await consumer.close();
+        if (reached < end) throw new Error(`final read of ${topic}/${p} stopped at offset ${reached} below the high watermark ${end} within ${timeoutMs} ms`);
       }
       out.set(p, records);
     }
