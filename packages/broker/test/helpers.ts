@@ -197,13 +197,28 @@ export class StubCoordinator {
    * Leader election as the coordinator does it: epoch + 1, PrepareEpoch on `voters` (default: every
    * registered replica), then `leader` at that epoch is pushed. Returns the answers.
    */
-  async elect(topicName: string, partition: number, leader: number, voters?: number[]): Promise<Array<PrepareEpochResponse__Output | Error>> {
+  async elect(topicName: string, partition: number, leader: number | { mostCompleteOf: number[] }, voters?: number[]): Promise<Array<PrepareEpochResponse__Output | Error>> {
     const t = this.topics.find((x) => x.name === topicName);
     const info = t?.partitions?.find((p) => p.partition === partition);
     if (t === undefined || info === undefined) throw new Error(`no ${topicName}/${partition}`);
     const epoch = Math.max(info.leaderEpoch ?? 0, this.prepared.get(partKey(t.topicId!, partition)) ?? 0) + 1;
     const who = voters ?? (info.replicas ?? []).filter((b) => this.addressOf(b) !== undefined && !this.stopped.has(b));
     const answers = await Promise.all(who.map((b) => this.prepare(b, t, info, epoch).catch((e: Error) => e)));
+    if (typeof leader !== 'number') {
+      // As the real coordinator: of the candidates, the promise with the greatest (last epoch, log end) leads.
+      let best: { replicaId: number; lastEpoch: number; logEndOffset: number } | undefined;
+      for (const a of answers) {
+        const p = a instanceof Error ? undefined : a.promise;
+        if (p === null || p === undefined || !leader.mostCompleteOf.includes(p.replicaId)) continue;
+        const lastEpoch = Number(p.lastEpoch);
+        const logEndOffset = Number(p.logEndOffset);
+        if (best === undefined || lastEpoch > best.lastEpoch || (lastEpoch === best.lastEpoch && logEndOffset > best.logEndOffset)) {
+          best = { replicaId: p.replicaId, lastEpoch, logEndOffset };
+        }
+      }
+      if (best === undefined) throw new Error(`no voter of ${topicName}/${partition} promised epoch ${epoch}`);
+      leader = best.replicaId;
+    }
     info.leader = leader;
     info.leaderEpoch = epoch;
     info.state = 'PARTITION_STATE_ONLINE';
@@ -281,13 +296,14 @@ export class StubCoordinator {
     for (const t of this.topics) {
       for (const info of t.partitions ?? []) {
         if (info.leader !== brokerId) continue;
-        const next = (info.replicas ?? []).find((b) => b !== brokerId && this.addressOf(b) !== undefined && !this.stopped.has(b));
-        if (next === undefined) {
+        const others = (info.replicas ?? []).filter((b) => b !== brokerId && this.addressOf(b) !== undefined && !this.stopped.has(b));
+        if (others.length === 0) {
           remaining++;
           continue;
         }
         const voters = (info.replicas ?? []).filter((b) => this.addressOf(b) !== undefined && !this.stopped.has(b));
-        await this.elect(t.name!, info.partition!, next, voters);
+        // The shutting-down broker is fenced with the others but is no candidate.
+        await this.elect(t.name!, info.partition!, { mostCompleteOf: others }, voters);
       }
     }
     return remaining;

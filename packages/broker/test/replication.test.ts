@@ -67,10 +67,10 @@ class Cluster {
   }
 
   /** Waits until `leader` reports, in its heartbeats, every replica of topicId/p in sync. */
-  async inSync(leader: number, topicId: string, p: number, replicas: number[], what: string): Promise<void> {
+  async inSync(leader: number, topicId: string, p: number, replicas: number[], what: string, logEndAtLeast = 0): Promise<void> {
     await waitFor(() => {
       const s = this.coordinator.statuses.get(leader)?.find((x) => x.topicId === topicId && x.partition === p);
-      return s !== undefined && replicas.every((r) => s.inSyncReplicas.includes(r)) && s.highWatermark === s.logEndOffset;
+      return s !== undefined && replicas.every((r) => s.inSyncReplicas.includes(r)) && s.highWatermark === s.logEndOffset && Number(s.logEndOffset) >= logEndAtLeast;
     }, what, 10_000);
   }
 
@@ -194,6 +194,9 @@ describe('replication (three in-process brokers)', () => {
     const c = (cluster = await Cluster.start([replicated('lc')]));
     await waitFor(() => produce(c.client(1), req('lc', 0, 'c0')).catch(() => undefined), 'leader serving');
     for (let i = 1; i < 5; i++) await produce(c.client(1), req('lc', 0, `c${i}`));
+    // QUORUM needs one follower only: broker 2, elected below by hand, must hold every record first
+    // (the real coordinator would elect the most complete voter; this test names one).
+    await c.inSync(1, 'id-lc', 0, [1, 2, 3], 'both followers caught up', 5);
     // The leader is cut off from both followers (not from the coordinator) and takes a write it cannot commit.
     c.cut(1, 2);
     c.cut(1, 3);
@@ -225,6 +228,7 @@ describe('replication (three in-process brokers)', () => {
   it('a leader that promises a newer epoch (PrepareEpoch) fails its pending produces with NOT_LEADER naming the leader elected next', async () => {
     const c = (cluster = await Cluster.start([replicated('pp')]));
     await waitFor(() => produce(c.client(1), req('pp', 0, 'x')).catch(() => undefined), 'leader serving');
+    await c.inSync(1, 'id-pp', 0, [1, 2, 3], 'broker 3, elected below by hand, caught up', 1);
     c.cut(1, 2);
     c.cut(1, 3);
     const pending = failure(produce(c.client(1), req('pp', 0, 'doomed', { timeoutMs: 20_000 })));
