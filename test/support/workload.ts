@@ -9,6 +9,9 @@ export interface AckedRecord {
   readonly atMs: number;
 }
 
+/** Pause of a worker after a failed send (failures that come back at once must not spin). */
+const FAILURE_PAUSE_MS = 10;
+
 export class ProduceWorkload {
   readonly acked = new Map<string, AckedRecord>();
   readonly failures: Array<{ value: string; code: string; atMs: number }> = [];
@@ -33,7 +36,12 @@ export class ProduceWorkload {
         const [m] = await this.producer.send(this.topic, this.partition === undefined ? { value } : { value, partition: this.partition });
         this.acked.set(value, { partition: m!.partition, offset: m!.offset, atMs: Date.now() });
       } catch (err) {
-        this.failures.push({ value, code: (err as { code?: string }).code ?? String(err), atMs: Date.now() });
+        const code = (err as { code?: string }).code ?? String(err);
+        this.failures.push({ value, code, atMs: Date.now() });
+        // A closed producer fails every send at once: stop, or this loop would spin on microtasks
+        // and starve the test's timers (a failed test's cleanup closes the client under us).
+        if (code === 'SHUTTING_DOWN') this.#running = false;
+        else await new Promise((r) => setTimeout(r, FAILURE_PAUSE_MS));
       }
     }
   }

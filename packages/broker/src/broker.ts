@@ -77,7 +77,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   const registry: PartitionRegistry = new PartitionRegistry({
     nodeId: config.id, store, metadata, logger, nowMs,
     send: (to, topicId, partition, msg) => transport.send(to, topicId, partition, msg),
-    onDeclined: (topicId, partition, epoch) => link?.declineLeadership(topicId, partition, epoch),
+    onDeclined: (topicId, partition, epoch, isolated) => link?.declineLeadership(topicId, partition, epoch, isolated),
     ...(metrics === undefined ? {} : { onProduced: metrics.produced }),
   });
   const produce = metrics === undefined

@@ -218,11 +218,14 @@ export class CoordinatorLink {
     });
   }
 
-  /** Tells the coordinator this broker declined to lead `epoch` of a partition (it elects again). Errors are logged. */
-  declineLeadership(topicId: string, partition: number, epoch: number): void {
+  /**
+   * Tells the coordinator this broker declined to lead `epoch` of a partition (it elects again), or,
+   * `isolated`, that it leads it without hearing a majority of its replicas (it may move it). Errors are logged.
+   */
+  declineLeadership(topicId: string, partition: number, epoch: number, isolated = false): void {
     if (this.closed) return;
     this.client.DeclineLeadership(
-      { brokerId: this.options.brokerId, incarnation: this.incarnation, topicId, partition, epoch },
+      { brokerId: this.options.brokerId, incarnation: this.incarnation, topicId, partition, epoch, isolated },
       { deadline: new Date(Date.now() + COORDINATOR_NOTIFY_TIMEOUT_MS) },
       (err) => {
         if (err !== null) this.logger.warn({ code: fromServiceError(err).code, topicId, partition, epoch }, 'DeclineLeadership failed; the coordinator re-elects on its own timeout');

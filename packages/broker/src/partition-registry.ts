@@ -47,8 +47,8 @@ export interface PartitionRegistryOptions {
   readonly nowMs: () => number;
   /** Sends a replica's message to another broker. */
   readonly send: (to: number, topicId: string, partition: number, msg: ReplicaOutput) => void;
-  /** A replica declined leadership of `epoch` (tell the coordinator). */
-  readonly onDeclined: (topicId: string, partition: number, epoch: number) => void;
+  /** A replica declined leadership of `epoch`, or (isolated) asks to be moved (tell the coordinator). */
+  readonly onDeclined: (topicId: string, partition: number, epoch: number, isolated: boolean) => void;
   /** Optional (metrics): a produce request accepted by a partition led here (see ReplicaDriverOptions.onProduced). */
   readonly onProduced?: (topic: string, acks: Acks, recordCount: number, bytes: number) => void;
 }
@@ -332,7 +332,7 @@ export class PartitionRegistry {
       logger: this.logger.child({ topic: topicName, partition }),
       nowMs: this.nowMs,
       send: (to, msg) => this.options.send(to, topicId, partition, msg),
-      onDeclined: (epoch) => this.options.onDeclined(topicId, partition, epoch),
+      onDeclined: (epoch, isolated) => this.options.onDeclined(topicId, partition, epoch, isolated),
       notLeader: () => this.notLeader(topicId, topicName, partition),
       notLeaderSoon: () => this.notLeaderSoon(topicId, topicName, partition),
       onFailed: () => {

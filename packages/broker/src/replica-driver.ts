@@ -51,8 +51,11 @@ export interface ReplicaDriverOptions {
   readonly nowMs: () => number;
   /** Sends a replication message to another broker (best effort). */
   readonly send: (to: number, msg: ReplicaOutput) => void;
-  /** The replica declined leadership of `epoch` (tell the coordinator). */
-  readonly onDeclined: (epoch: number) => void;
+  /**
+   * Tell the coordinator: the replica declined leadership of `epoch` (isolated false), or it leads
+   * `epoch` but has not heard from a majority of its replicas for a while (isolated true).
+   */
+  readonly onDeclined: (epoch: number, isolated: boolean) => void;
   /** The NOT_LEADER error naming the leader the metadata knows (or none). */
   readonly notLeader: () => RunnelError;
   /**
@@ -88,7 +91,7 @@ export interface ReplicaDriverOptions {
  *      parked and retried after the next append completes or on the next tick) -> `readCompleted`;
  *   3. SEND every message: to another broker through the replication transport; to the
  *      coordinator: EpochPromise / PrepareRejected answer waiting PrepareEpoch calls,
- *      LeadershipDeclined calls Coordinator.DeclineLeadership;
+ *      LeadershipDeclined and LeaderIsolated call Coordinator.DeclineLeadership (isolated: false / true);
  *   4. ACKNOWLEDGE produces (resolve / reject their promises), then wake readers below the new HW,
  *      and (on losing leadership) end readers with NOT_LEADER;
  *   5. `advance()`.
@@ -433,7 +436,11 @@ export class ReplicaDriver {
       }
       case 'LeadershipDeclined':
         this.#logger.warn({ epoch: msg.epoch }, 'declined leadership: this epoch was not promised (PrepareEpoch) in this process life');
-        this.#o.onDeclined(msg.epoch);
+        this.#o.onDeclined(msg.epoch, false);
+        break;
+      case 'LeaderIsolated':
+        this.#logger.warn({ epoch: msg.epoch, replicas: this.#replicaSet }, 'leader isolated: no majority of replicas heard from; asking the coordinator to move the leadership');
+        this.#o.onDeclined(msg.epoch, true);
         break;
       default:
         break;

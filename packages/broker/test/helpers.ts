@@ -75,6 +75,8 @@ export function topic(spec: TopicSpec): TopicInfo {
 export class StubCoordinator {
   readonly registrations: RegisterBrokerRequest__Output[] = [];
   readonly declines: DeclineLeadershipRequest__Output[] = [];
+  /** DeclineLeadership requests of leaders reporting they are isolated (recorded, nothing else). */
+  readonly isolations: DeclineLeadershipRequest__Output[] = [];
   readonly shutdowns: ControlledShutdownRequest__Output[] = [];
   /** Latest non-empty heartbeat partition statuses per broker. */
   readonly statuses = new Map<number, LeaderPartitionStatus__Output[]>();
@@ -139,9 +141,14 @@ export class StubCoordinator {
         );
       },
       DeclineLeadership: (call: grpc.ServerUnaryCall<DeclineLeadershipRequest__Output, DeclineLeadershipResponse>, cb: grpc.sendUnaryData<DeclineLeadershipResponse>) => {
-        stub.declines.push(call.request);
-        const { topicId, partition, brokerId } = call.request;
+        const { topicId, partition, brokerId, isolated } = call.request;
         cb(null, {});
+        // An isolated leader's request is only recorded: these tests place leaders by hand.
+        if (isolated) {
+          stub.isolations.push(call.request);
+          return;
+        }
+        stub.declines.push(call.request);
         const found = stub.find(topicId, partition);
         if (found !== undefined && found.info.leader === brokerId) {
           stub.elect(found.topic.name!, partition, brokerId).catch(() => undefined);

@@ -54,10 +54,15 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
       if (broker === undefined || broker.incarnation !== req.incarnation) {
         throw new RunnelError('UNKNOWN_BROKER', `broker ${req.brokerId} (incarnation ${JSON.stringify(req.incarnation)}) is not registered; register first`);
       }
-      if (!s.elections.declined(req.topicId, req.partition, req.epoch, req.brokerId)) {
+      const known = req.isolated
+        ? s.elections.isolated(req.topicId, req.partition, req.epoch, req.brokerId)
+        : s.elections.declined(req.topicId, req.partition, req.epoch, req.brokerId);
+      if (!known) {
         throw new RunnelError('UNKNOWN_PARTITION', `no partition ${req.partition} of topic id ${JSON.stringify(req.topicId)}`);
       }
-      s.log.info({ brokerId: req.brokerId, topicId: req.topicId, partition: req.partition, epoch: req.epoch }, 'leadership declined');
+      const fields = { brokerId: req.brokerId, topicId: req.topicId, partition: req.partition, epoch: req.epoch };
+      if (req.isolated) s.log.warn(fields, 'leader reports it is cut off from a majority of its replicas');
+      else s.log.info(fields, 'leadership declined');
       return {};
     }),
     CreateTopic: unary('CreateTopic', async (req) => {

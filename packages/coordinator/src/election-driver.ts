@@ -135,6 +135,14 @@ export class ElectionDriver {
     return this.#step(topicId, partition, { type: 'LeadershipDeclined', epoch, replicaId: brokerId });
   }
 
+  /**
+   * The leader of `epoch` hears no majority of its replicas: the leadership moves to another replica
+   * when the others can form a majority, else nothing changes (see LeaderElection).
+   */
+  isolated(topicId: string, partition: number, epoch: number, brokerId: number): boolean {
+    return this.#step(topicId, partition, { type: 'LeaderIsolated', epoch, replicaId: brokerId });
+  }
+
   /** Starts a leadership move (see TransferOptions); false when the election refused it (e.g. one is already in progress). */
   transfer(topicId: string, partition: number, opts: TransferOptions): boolean {
     const entry = this.#entries.get(partitionKey(topicId, partition));

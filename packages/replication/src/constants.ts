@@ -14,6 +14,11 @@ export const FOLLOWER_READ_BYTES_MAX = 256 * 1024;
 export const FOLLOWER_RETRANSMIT_TICKS = 20;
 /** A follower not heard from for this many ticks does not count as live for NOT_ENOUGH_REPLICAS. */
 export const FOLLOWER_LIVENESS_TICKS = 50;
+/**
+ * A leader that has not heard from a majority of its replica set for this many ticks (3 s in the
+ * broker, the default broker session timeout) asks the coordinator to move its leadership.
+ */
+export const LEADER_ISOLATION_TICKS = 300;
 /** A follower with nothing else to say sends a fetch (keepalive, HW refresh, retransmit trigger) this often. */
 export const FETCH_KEEPALIVE_TICKS = 10;
 

@@ -251,6 +251,11 @@ export class LeaderElection {
           this.#maybeStart();
         }
         return;
+      case 'LeaderIsolated':
+        // Moved away only when the other replicas can form a majority without it (transfer checks
+        // it); else it stays: a leader cut from everyone still serves lower ack levels.
+        if (ph.kind === 'stable' && msg.epoch === this.#epoch && msg.replicaId === this.#leader) this.transfer({ exclude: msg.replicaId });
+        return;
     }
   }
 

@@ -116,6 +116,18 @@ export interface LeadershipDeclined {
   readonly replicaId: number;
 }
 
+/**
+ * Replica -> coordinator: this leader of `epoch` has not heard from a majority of its replica set
+ * (itself included) for `leaderIsolationTicks`, although the coordinator still hears it. The
+ * coordinator moves the leadership to another replica if the others can form a majority; otherwise
+ * it changes nothing. Re-sent every `leaderIsolationTicks` while it lasts.
+ */
+export interface LeaderIsolated {
+  readonly type: 'LeaderIsolated';
+  readonly epoch: number;
+  readonly replicaId: number;
+}
+
 /** Coordinator -> replica (metadata push): `leader` leads at `epoch`; the others follow it. Idempotent. */
 export interface RoleChange {
   readonly type: 'RoleChange';
@@ -135,6 +147,7 @@ export type ReplicaOutput =
   | Fenced
   | EpochPromise
   | PrepareRejected
-  | LeadershipDeclined;
+  | LeadershipDeclined
+  | LeaderIsolated;
 /** Everything `LeaderElection.step()` accepts. */
-export type ElectionInput = EpochPromise | PrepareRejected | LeadershipDeclined;
+export type ElectionInput = EpochPromise | PrepareRejected | LeadershipDeclined | LeaderIsolated;

@@ -7,6 +7,7 @@ import {
   FOLLOWER_RETRANSMIT_TICKS,
   FOLLOWER_WINDOW_BATCHES_MAX,
   FOLLOWER_WINDOW_BYTES_MAX,
+  LEADER_ISOLATION_TICKS,
   LOG_OPS_IN_FLIGHT_MAX,
   PENDING_PRODUCES_MAX,
   PRODUCE_TIMEOUT_TICKS_DEFAULT,
@@ -121,6 +122,8 @@ export interface ReplicaConfig {
   readonly retransmitTicks: number;
   readonly fetchKeepaliveTicks: number;
   readonly followerLivenessTicks: number;
+  /** See LEADER_ISOLATION_TICKS. */
+  readonly leaderIsolationTicks: number;
   readonly produceTimeoutTicks: number;
   readonly pendingProducesMax: number;
   readonly logOpsInFlightMax: number;
@@ -133,6 +136,7 @@ export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = Object.freeze({
   retransmitTicks: FOLLOWER_RETRANSMIT_TICKS,
   fetchKeepaliveTicks: FETCH_KEEPALIVE_TICKS,
   followerLivenessTicks: FOLLOWER_LIVENESS_TICKS,
+  leaderIsolationTicks: LEADER_ISOLATION_TICKS,
   produceTimeoutTicks: PRODUCE_TIMEOUT_TICKS_DEFAULT,
   pendingProducesMax: PENDING_PRODUCES_MAX,
   logOpsInFlightMax: LOG_OPS_IN_FLIGHT_MAX,
@@ -237,6 +241,8 @@ export class PartitionReplica {
   #followers = new Map<number, FollowerProgress>();
   #pending: PendingProduce[] = [];
   #nextToken = 0;
+  /** Last tick at which a majority of the replica set (this leader included) was live. */
+  #lastMajorityTick = 0;
 
   // follower
   #verifiedUpTo = 0;
@@ -364,6 +370,7 @@ export class PartitionReplica {
           st.lastProgressTick = this.#now;
         }
       }
+      this.#checkIsolation();
     } else if (this.#role === 'follower') {
       if (this.#now - this.#lastFetchTick >= this.#cfg.fetchKeepaliveTicks) this.#fetchDue = true;
     }
@@ -406,10 +413,8 @@ export class PartitionReplica {
       return { ok: false, error: 'TOO_MANY_REQUESTS' };
     }
     if (p.acks === 'QUORUM' || p.acks === 'ALL') {
-      let live = 1;
-      for (const st of this.#followers.values()) if (this.#now - st.lastHeardTick < this.#cfg.followerLivenessTicks) live++;
       const need = p.acks === 'ALL' ? this.#replicas.length : this.#majority();
-      if (live < need) return { ok: false, error: 'NOT_ENOUGH_REPLICAS' };
+      if (this.#liveReplicas() < need) return { ok: false, error: 'NOT_ENOUGH_REPLICAS' };
     }
     const baseOffset = this.#leo;
     this.#appendLocal(
@@ -551,6 +556,7 @@ export class PartitionReplica {
   #becomeLeader(epoch: number): void {
     this.#role = 'leader';
     this.#followers = new Map();
+    this.#lastMajorityTick = this.#now;
     for (const id of this.#replicas) {
       if (id === this.replicaId) continue;
       this.#followers.set(id, {
@@ -581,6 +587,28 @@ export class PartitionReplica {
     for (const p of this.#pending) this.#acks.push({ produceId: p.produceId, error: 'NOT_LEADER' });
     this.#pending = [];
     this.#followers = new Map();
+  }
+
+  /**
+   * A leader the coordinator still hears but a majority of its replicas do not (a partition between
+   * brokers only) could otherwise keep a leadership that commits nothing until the link heals: it
+   * asks the coordinator to move it, once per isolation period.
+   */
+  #checkIsolation(): void {
+    if (this.#liveReplicas() >= this.#majority()) {
+      this.#lastMajorityTick = this.#now;
+      return;
+    }
+    if (this.#now - this.#lastMajorityTick < this.#cfg.leaderIsolationTicks) return;
+    this.#lastMajorityTick = this.#now;
+    this.#send.push({ to: 'coordinator', msg: { type: 'LeaderIsolated', epoch: this.#roleEpoch, replicaId: this.replicaId } });
+  }
+
+  /** This leader and the followers heard from within the liveness window. */
+  #liveReplicas(): number {
+    let live = 1;
+    for (const st of this.#followers.values()) if (this.#now - st.lastHeardTick < this.#cfg.followerLivenessTicks) live++;
+    return live;
   }
 
   #majority(): number {

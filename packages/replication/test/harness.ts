@@ -117,7 +117,7 @@ export function exchange(nodes: readonly Node[], rounds = 100): Outgoing[] {
         else {
           const target = byId.get(o.to);
           const m = o.msg;
-          if (target !== undefined && m.type !== 'EpochPromise' && m.type !== 'PrepareRejected' && m.type !== 'LeadershipDeclined') step(target, m);
+          if (target !== undefined && m.type !== 'EpochPromise' && m.type !== 'PrepareRejected' && m.type !== 'LeadershipDeclined' && m.type !== 'LeaderIsolated') step(target, m);
         }
       }
     }

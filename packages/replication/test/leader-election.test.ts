@@ -146,6 +146,32 @@ describe('leader election (coordinator)', () => {
     expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 3, epoch: 1, replicas: [3, 1, 2] }]);
   });
 
+  it('a leader reporting itself isolated is moved to the best of the OTHER replicas when they can form a majority; otherwise, or for an old epoch, nothing changes', () => {
+    const e = new LeaderElection({ replicas: [1, 2, 3], highestEpoch: 3, leader: 1, epoch: 3 });
+    e.setLive(new Set([1, 2, 3]));
+    drain(e);
+    e.step({ type: 'LeaderIsolated', epoch: 2, replicaId: 1 }); // an older leadership
+    e.step({ type: 'LeaderIsolated', epoch: 3, replicaId: 2 }); // not the leader
+    expect(drain(e).persist).toEqual([]);
+    e.step({ type: 'LeaderIsolated', epoch: 3, replicaId: 1 });
+    expect(drain(e).persist).toEqual([{ kind: 'highestEpoch', epoch: 4 }]);
+    e.epochPersisted(4);
+    expect(drain(e).send.map((s) => s.to)).toEqual([1, 2, 3]); // the isolated leader is fenced too
+    e.step(promise(4, 1, 3, 20)); // its uncommitted tail makes it the longest: still not chosen
+    e.step(promise(4, 2, 3, 12));
+    expect(drain(e).persist).toEqual([]);
+    e.step(promise(4, 3, 3, 15));
+    expect(drain(e).persist).toEqual([{ kind: 'assignment', leader: 3, epoch: 4, replicas: [1, 2, 3] }]);
+
+    // Only one other replica live: moving cannot help, the leader keeps serving lower ack levels.
+    const f = new LeaderElection({ replicas: [1, 2, 3], highestEpoch: 3, leader: 1, epoch: 3 });
+    f.setLive(new Set([1, 2]));
+    drain(f);
+    f.step({ type: 'LeaderIsolated', epoch: 3, replicaId: 1 });
+    expect(drain(f).persist).toEqual([]);
+    expect(f.leader).toBe(1);
+  });
+
   it('a first election whose preferred replica stays silent falls back to the majority after the prepare timeout', () => {
     const e = new LeaderElection({ replicas: [3, 1, 2], highestEpoch: 0, leader: undefined, epoch: 0 }, { prepareTimeoutTicks: 5 });
     e.setLive(new Set([1, 2, 3]));

@@ -306,6 +306,44 @@ describe('Replication rule 4: acks', () => {
     expect(produce(a, 2, 'LEADER')).toMatchObject({ ok: true });
   });
 
+  it('a leader that hears no majority for the isolation period reports LeaderIsolated to the coordinator, once per period; one heard follower is enough to stay quiet', () => {
+    const config = { followerLivenessTicks: 5, leaderIsolationTicks: 20 };
+    const a = makeNode(1, { config });
+    const b = makeNode(2, { config });
+    const c = makeNode(3, { config });
+    elect(a, [b, c], 1);
+    const isolated = () => take(a, 'LeaderIsolated').map((o) => ({ to: o.to, ...o.msg }));
+    const tickLeader = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        a.core.tick();
+        drive(a);
+      }
+    };
+    // Follower 2 keeps fetching: a majority ({1, 2}) is live however long 3 is silent.
+    for (let i = 0; i < 60; i++) {
+      tickLeader(1);
+      if (i % 3 === 2) step(a, { type: 'FetchRequest', epoch: 1, replicaId: 2, fetchOffset: a.core.logEndOffset, lastFetchedEpoch: 1, durableOffset: a.core.logEndOffset });
+    }
+    expect(isolated()).toEqual([]);
+    // From the last fetch (just now), nobody: 2 is live for 4 more ticks, then isolated for 20.
+    tickLeader(23);
+    expect(isolated()).toEqual([]);
+    tickLeader(1);
+    expect(isolated()).toEqual([{ to: 'coordinator', type: 'LeaderIsolated', epoch: 1, replicaId: 1 }]);
+    tickLeader(19);
+    expect(isolated()).toEqual([]);
+    tickLeader(1);
+    expect(isolated()).toHaveLength(1);
+    // A single-replica partition is never isolated.
+    const solo = makeNode(4, { config });
+    elect(solo, [], 1);
+    for (let i = 0; i < 100; i++) {
+      solo.core.tick();
+      drive(solo);
+    }
+    expect(take(solo, 'LeaderIsolated')).toEqual([]);
+  });
+
   it('a non-leader refuses produces with NOT_LEADER and the pending-produce bound gives TOO_MANY_REQUESTS', () => {
     const a = makeNode(1, { config: { pendingProducesMax: 2 } });
     const b = makeNode(2);

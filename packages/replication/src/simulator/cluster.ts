@@ -497,7 +497,7 @@ class Simulation {
       if (msg.type === 'Heartbeat') {
         if (c.fd.heartbeat(msg.replicaId, msg.incarnation)) c.election.sessionEnded(msg.replicaId);
         c.election.setLive(c.fd.live());
-      } else if (msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined') {
+      } else if (msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined' || msg.type === 'LeaderIsolated') {
         c.election.step(msg satisfies ElectionInput);
       }
       this.#drainCoordinator();
@@ -505,7 +505,7 @@ class Simulation {
     }
     const node = this.#nodes.get(to);
     if (node === undefined || !node.alive || node.core === undefined) return;
-    if (msg.type === 'Heartbeat' || msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined') return;
+    if (msg.type === 'Heartbeat' || msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined' || msg.type === 'LeaderIsolated') return;
     const before = node.core.role;
     node.core.step(msg satisfies ReplicaInput);
     if (node.core.role !== before) this.#log(`replica ${node.id}: ${before} -> ${node.core.role} at epoch ${node.core.epoch} (from ${from}: ${msg.type})`);

@@ -48,12 +48,15 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     ctx.end(f, ', SIGCONT');
     await ctx.sleep(1_500);
   },
-  /** The leader cut from its followers (it still reaches the coordinator and clients). */
+  /**
+   * The leader cut from its followers (it still reaches the coordinator and clients), long enough
+   * for it to report itself isolated (3 s) and for the leadership to move to a follower.
+   */
   'leader-cut-from-followers': async (ctx) => {
     const id = await ctx.leaderOrAny(0);
     const f = ctx.begin('partition', `cut leader broker-${id} from its followers`);
     for (const o of await followersOf(ctx, id)) ctx.cluster.network?.cut(broker(id), broker(o));
-    await ctx.sleep(ctx.between(2_000, 3_000));
+    await ctx.sleep(ctx.between(5_000, 6_000));
     ctx.cluster.network?.heal();
     ctx.end(f, ', healed');
     await ctx.sleep(1_000);
