@@ -123,6 +123,7 @@ export class ReplicaDriver {
   #lastEpoch = 0;
   #publishedHw: number;
   #lastFencedEpoch = -1;
+  #isolationLoggedEpoch = -1;
   /** The replica set of the last RoleChange (metrics: under-replication). */
   #replicaSet: readonly number[] = [];
 
@@ -439,7 +440,11 @@ export class ReplicaDriver {
         this.#o.onDeclined(msg.epoch, false);
         break;
       case 'LeaderIsolated':
-        this.#logger.warn({ epoch: msg.epoch, replicas: this.#replicaSet }, 'leader isolated: no majority of replicas heard from; asking the coordinator to move the leadership');
+        // Re-sent every isolation period while it lasts: warn once per epoch.
+        if (msg.epoch !== this.#isolationLoggedEpoch) {
+          this.#isolationLoggedEpoch = msg.epoch;
+          this.#logger.warn({ epoch: msg.epoch, replicas: this.#replicaSet }, 'leader isolated: no majority of replicas heard from; asking the coordinator to move the leadership');
+        }
         this.#o.onDeclined(msg.epoch, true);
         break;
       default:

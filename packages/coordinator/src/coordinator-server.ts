@@ -54,15 +54,18 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
       if (broker === undefined || broker.incarnation !== req.incarnation) {
         throw new RunnelError('UNKNOWN_BROKER', `broker ${req.brokerId} (incarnation ${JSON.stringify(req.incarnation)}) is not registered; register first`);
       }
-      const known = req.isolated
-        ? s.elections.isolated(req.topicId, req.partition, req.epoch, req.brokerId)
-        : s.elections.declined(req.topicId, req.partition, req.epoch, req.brokerId);
-      if (!known) {
-        throw new RunnelError('UNKNOWN_PARTITION', `no partition ${req.partition} of topic id ${JSON.stringify(req.topicId)}`);
-      }
+      const unknown = (): RunnelError => new RunnelError('UNKNOWN_PARTITION', `no partition ${req.partition} of topic id ${JSON.stringify(req.topicId)}`);
       const fields = { brokerId: req.brokerId, topicId: req.topicId, partition: req.partition, epoch: req.epoch };
-      if (req.isolated) s.log.warn(fields, 'leader reports it is cut off from a majority of its replicas');
-      else s.log.info(fields, 'leadership declined');
+      if (req.isolated) {
+        const outcome = s.elections.isolated(req.topicId, req.partition, req.epoch, req.brokerId);
+        if (outcome === undefined) throw unknown();
+        // Re-sent every few seconds while it lasts: only a move is worth a warning.
+        if (outcome === 'moving') s.log.warn(fields, 'leader cut off from a majority of its replicas: moving the leadership');
+        else s.log.debug(fields, 'leader cut off from a majority of its replicas: kept (the others cannot form a majority, or it no longer leads)');
+        return {};
+      }
+      if (!s.elections.declined(req.topicId, req.partition, req.epoch, req.brokerId)) throw unknown();
+      s.log.info(fields, 'leadership declined');
       return {};
     }),
     CreateTopic: unary('CreateTopic', async (req) => {

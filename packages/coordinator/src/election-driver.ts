@@ -139,8 +139,12 @@ export class ElectionDriver {
    * The leader of `epoch` hears no majority of its replicas: the leadership moves to another replica
    * when the others can form a majority, else nothing changes (see LeaderElection).
    */
-  isolated(topicId: string, partition: number, epoch: number, brokerId: number): boolean {
-    return this.#step(topicId, partition, { type: 'LeaderIsolated', epoch, replicaId: brokerId });
+  isolated(topicId: string, partition: number, epoch: number, brokerId: number): 'moving' | 'kept' | undefined {
+    const entry = this.#entries.get(partitionKey(topicId, partition));
+    if (entry === undefined || this.#closed) return undefined;
+    const wasStable = entry.election.phase.kind === 'stable';
+    this.#step(topicId, partition, { type: 'LeaderIsolated', epoch, replicaId: brokerId });
+    return wasStable && entry.election.phase.kind !== 'stable' ? 'moving' : 'kept';
   }
 
   /** Starts a leadership move (see TransferOptions); false when the election refused it (e.g. one is already in progress). */
