@@ -101,7 +101,7 @@ describe('runnel bench (built) on its own cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runnel-bench-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs one small set of the four workloads, reports JSON with every field, and stops its cluster', async () => {
+  it('runs one small workload of each kind, reports JSON with every field, and stops its cluster', async () => {
     assertBuilt();
     const file = join(dir, 'smoke.yaml');
     writeFileSync(file, `
@@ -111,6 +111,7 @@ workloads:
   - { kind: ack-latency, recordBytes: 1024 }
   - { kind: end-to-end-latency, recordBytes: 1024, ratePerSecond: 2000 }
   - { kind: catch-up, recordBytes: 1024 }
+  - { kind: round-trip }
 `);
     const run = await runCli(['bench', '--workload', file, '--fsync', 'never', '--json', '--no-progress'], { timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
@@ -118,16 +119,17 @@ workloads:
     expect(report).toMatchObject({ system: 'runnel', fsync: 'never', durability: 'fsync never on every broker' });
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(report.loadAverage.end).toHaveLength(3);
-    expect(report.results.map((r) => r.workload)).toEqual(['throughput-2p-100b', 'ack-latency-1p-1024b', 'end-to-end-latency-1p-1024b', 'catch-up-1p-1024b']);
+    expect(report.results.map((r) => r.workload)).toEqual(['throughput-2p-100b', 'ack-latency-1p-1024b', 'end-to-end-latency-1p-1024b', 'catch-up-1p-1024b', 'round-trip-1p']);
     for (const r of report.results) {
       expect(r).toMatchObject({ system: 'runnel', fsync: 'never', replication: 3, acks: 'quorum', records: 200, error: null });
       expect(r.recordsPerSecond).toBeGreaterThan(0);
-      expect(r.mibPerSecond).toBeGreaterThan(0);
+      if (r.kind === 'round-trip') expect(r.mibPerSecond).toBe(0); // no records, only requests
+      else expect(r.mibPerSecond).toBeGreaterThan(0);
       expect(r.seconds).toBeGreaterThan(0);
     }
-    const [throughput, ack, e2e] = report.results;
+    const [throughput, ack, e2e, , roundTrip] = report.results;
     expect(throughput).toMatchObject({ partitions: 2, recordBytes: 100, latencyMs: null });
-    for (const r of [ack, e2e]) {
+    for (const r of [ack, e2e, roundTrip]) {
       expect(r?.latencyMs?.samples).toBe(200);
       expect(r?.latencyMs?.p50).toBeGreaterThan(0);
       expect(r?.latencyMs?.p99).toBeGreaterThanOrEqual(r?.latencyMs?.p50 ?? 0);

@@ -61,6 +61,11 @@ const ACK_METRICS: readonly Metric[] = [
   { name: 'ack p99.9 ms', value: (r) => r.latencyMs?.p999, digits: ms },
   { name: 'ack max ms', value: (r) => r.latencyMs?.max, digits: ms },
 ];
+const ROUND_TRIP_METRICS: readonly Metric[] = [
+  { name: 'rtt p50 ms', value: (r) => r.latencyMs?.p50, digits: ms },
+  { name: 'rtt p99 ms', value: (r) => r.latencyMs?.p99, digits: ms },
+  { name: 'rtt p99.9 ms', value: (r) => r.latencyMs?.p999, digits: ms },
+];
 const END_TO_END_METRICS: readonly Metric[] = [
   { name: 'e2e p50 ms', value: (r) => r.latencyMs?.p50, digits: ms },
   { name: 'e2e p99 ms', value: (r) => r.latencyMs?.p99, digits: ms },
@@ -75,6 +80,8 @@ function metricsFor(kind: BenchResult['kind']): readonly Metric[] {
       return ACK_METRICS;
     case 'end-to-end-latency':
       return END_TO_END_METRICS;
+    case 'round-trip':
+      return ROUND_TRIP_METRICS;
   }
 }
 

@@ -28,7 +28,7 @@ export interface BenchResult {
   readonly recordsPerSecond: number;
   /** MiB (2^20 bytes) of record values per second. */
   readonly mibPerSecond: number;
-  /** ack-latency: send to acknowledgement; end-to-end-latency: send to receipt; else null. */
+  /** ack-latency: send to acknowledgement; end-to-end-latency: send to receipt; round-trip: request to answer; else null. */
   readonly latencyMs: LatencySummary | null;
   /** Why the workload failed (its numbers are then zero), or null. */
   readonly error: string | null;
@@ -85,7 +85,7 @@ export function benchResult(system: SystemName, fsync: string, w: Workload, m: M
     lingerMs: system === 'runnel' ? w.lingerMs : null,
     seconds: m.seconds,
     recordsPerSecond: m.records / seconds,
-    mibPerSecond: (m.records * w.recordBytes) / seconds / (1024 * 1024),
+    mibPerSecond: w.kind === 'round-trip' ? 0 : (m.records * w.recordBytes) / seconds / (1024 * 1024),
     latencyMs: m.latencyMs,
     error: null,
   };

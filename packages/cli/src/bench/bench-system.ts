@@ -22,6 +22,11 @@ export interface BenchSystem {
   /** Best effort: frees the topic's data. */
   deleteTopic(topic: BenchTopic): Promise<void>;
   producer(topic: BenchTopic, workload: Workload): BenchProducer;
+  /**
+   * round-trip: one request answered by the leader of partition 0 of `topic` without touching disk
+   * or replication (the floor under every latency figure).
+   */
+  roundTrip(topic: BenchTopic): Promise<void>;
   /** A consumer of every partition from the beginning; `ready` resolves once it is subscribed everywhere. */
   consumer(topic: BenchTopic, onRecord: (value: Uint8Array) => void): BenchConsumer;
   close(): Promise<void>;

@@ -114,6 +114,11 @@ export class JetStreamSystem implements BenchSystem {
     };
   }
 
+  async roundTrip(topic: BenchTopic): Promise<void> {
+    // STREAM.INFO is answered by the stream's leader from memory, like Runnel's ListOffsets.
+    await this.#jsm.streams.info(streamName(topic, 0));
+  }
+
   consumer(topic: BenchTopic, onRecord: (value: Uint8Array) => void): BenchConsumer {
     const iterators: ConsumerMessages[] = [];
     let closed = false;

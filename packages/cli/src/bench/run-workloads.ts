@@ -4,6 +4,7 @@ import type { BenchResult } from './bench-result.js';
 import { failedResult } from './bench-result.js';
 import { runCatchUp } from './catch-up.js';
 import { runEndToEndLatency } from './end-to-end-latency.js';
+import { runRoundTrip } from './round-trip.js';
 import { runThroughput } from './throughput.js';
 import type { Workload } from './workload.js';
 import type { WorkloadContext } from './workload-context.js';
@@ -18,6 +19,8 @@ function runOne(ctx: WorkloadContext, w: Workload): Promise<BenchResult> {
       return runEndToEndLatency(ctx, w);
     case 'catch-up':
       return runCatchUp(ctx, w);
+    case 'round-trip':
+      return runRoundTrip(ctx, w);
   }
 }
 

@@ -55,6 +55,11 @@ export class RunnelSystem implements BenchSystem {
     };
   }
 
+  async roundTrip(topic: BenchTopic): Promise<void> {
+    // One ListOffsets to the partition's leader, answered from memory (the round-trip topic is empty).
+    await this.client.admin.offsetForTimestamp(topic.name, 0, 0);
+  }
+
   consumer(topic: BenchTopic, onRecord: (value: Uint8Array) => void): BenchConsumer {
     const consumer = this.client.consumer({ topic: topic.name, from: 'earliest' });
     const loop = (async () => {

@@ -15,7 +15,7 @@ import type { Workload } from './workload.js';
  *   description: what this file measures          # optional
  *   defaults: { replication: 3, acks: quorum }    # optional: any workload field but kind and name
  *   workloads:
- *     - kind: throughput                          # throughput | ack-latency | end-to-end-latency | catch-up
+ *     - kind: throughput                          # throughput | ack-latency | end-to-end-latency | catch-up | round-trip
  *       partitions: [1, 6]                        # a number or a list: one workload per value
  *       recordBytes: [100, 1024]                  # the same
  *       records: 100000
@@ -80,7 +80,7 @@ function expand(spec: WorkloadSpec, defaults: Defaults, index: number, source: s
   for (const partitions of list(spec.partitions ?? defaults.partitions ?? [...d.partitions])) {
     for (const recordBytes of list(spec.recordBytes ?? defaults.recordBytes ?? [...d.recordBytes])) {
       const w: Workload = {
-        name: workloadName(base, partitions, recordBytes),
+        name: workloadName(base, partitions, recordBytes, spec.kind),
         kind: spec.kind,
         partitions,
         replication: spec.replication ?? defaults.replication ?? d.replication,
@@ -104,7 +104,7 @@ function checkWorkload(w: Workload, where: string, source: string): void {
   if (w.kind === 'end-to-end-latency' && w.recordBytes < PAYLOAD_HEADER_BYTES) {
     throw new WorkloadFileError(source, `${where}.recordBytes: end-to-end-latency records carry a ${PAYLOAD_HEADER_BYTES}-byte send-time header, so recordBytes must be at least ${PAYLOAD_HEADER_BYTES}, got ${w.recordBytes}`);
   }
-  if ((w.kind === 'ack-latency' || w.kind === 'end-to-end-latency') && w.records + w.warmupRecords > LATENCY_RECORDS_MAX) {
+  if ((w.kind === 'ack-latency' || w.kind === 'end-to-end-latency' || w.kind === 'round-trip') && w.records + w.warmupRecords > LATENCY_RECORDS_MAX) {
     throw new WorkloadFileError(source, `${where}.records: a latency workload keeps one sample per record, so records + warmupRecords must be at most ${LATENCY_RECORDS_MAX}`);
   }
   if (w.kind === 'ack-latency' && w.acks === 'none') {

@@ -14,8 +14,12 @@ import {
  *   -> percentiles of receive time minus send time.
  * - catch-up: records written first (not timed), then a new consumer reads them all from the
  *   beginning -> records/s.
+ * Plus a floor for the latency figures:
+ * - round-trip: one request at a time to the partition's leader that touches neither disk nor
+ *   replication (Runnel: ListOffsets; JetStream: stream info) -> latency percentiles of the bare
+ *   client -> server -> client path. `records` counts requests; record size is not used.
  */
-export const WORKLOAD_KINDS = ['throughput', 'ack-latency', 'end-to-end-latency', 'catch-up'] as const;
+export const WORKLOAD_KINDS = ['throughput', 'ack-latency', 'end-to-end-latency', 'catch-up', 'round-trip'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** One fully specified run. */
@@ -63,12 +67,15 @@ export function kindDefaults(kind: WorkloadKind): Omit<Workload, 'name' | 'kind'
       return { ...common, partitions: [1], recordBytes: [LATENCY_RECORD_BYTES_DEFAULT], records: END_TO_END_RECORDS_DEFAULT, lingerMs: LATENCY_LINGER_MS_DEFAULT };
     case 'catch-up':
       return { ...common, partitions: [1], recordBytes: [LATENCY_RECORD_BYTES_DEFAULT], records: CATCH_UP_RECORDS_DEFAULT, lingerMs: THROUGHPUT_LINGER_MS_DEFAULT };
+    case 'round-trip':
+      return { ...common, partitions: [1], recordBytes: [LATENCY_RECORD_BYTES_DEFAULT], records: ACK_LATENCY_RECORDS_DEFAULT, lingerMs: LATENCY_LINGER_MS_DEFAULT };
   }
 }
 
 /** `throughput-6p-100b`: the kind, then what varies. */
-export function workloadName(base: string, partitions: number, recordBytes: number): string {
-  return `${base}-${partitions}p-${recordBytes}b`;
+export function workloadName(base: string, partitions: number, recordBytes: number, kind?: WorkloadKind): string {
+  // A round trip carries no record: its size would only mislead.
+  return kind === 'round-trip' ? `${base}-${partitions}p` : `${base}-${partitions}p-${recordBytes}b`;
 }
 
 /** The standard suite: each kind with its defaults (throughput over partitions 1, 6 x 100, 1024 bytes). */
@@ -79,7 +86,7 @@ export function defaultWorkloads(): Workload[] {
     for (const partitions of d.partitions) {
       for (const recordBytes of d.recordBytes) {
         out.push({
-          name: workloadName(kind, partitions, recordBytes),
+          name: workloadName(kind, partitions, recordBytes, kind),
           kind,
           partitions,
           replication: d.replication,

@@ -224,7 +224,7 @@ type BenchRunner = (command: string, options: Readonly<Record<string, unknown>>,
 export function registerBench(program: Command, ctx: CommandContext, runner: BenchRunner): void {
   program
     .command('bench')
-    .description('benchmark workloads (throughput, ack latency, end-to-end latency, catch-up read) on a fresh local cluster, an existing one, or JetStream')
+    .description('benchmark workloads (throughput, ack latency, end-to-end latency, catch-up read, request round trip) on a fresh local cluster, an existing one, or JetStream')
     .option('--workload <file.yaml>', 'workloads from a YAML file (default: the standard suite; examples in bench/workloads/)')
     .option('--records <n>', 'measured records of every workload (overrides the file or defaults)', integerIn(1, RECORDS_MAX))
     .option('--only <kinds>', `run only these kinds, comma-separated: ${WORKLOAD_KINDS.join(', ')}`, parseKinds)
