@@ -1,23 +1,25 @@
 // Tier 2 (STYLE.md): the deterministic cluster simulator, many seeds. Every failure prints its seed
 // and the command that replays it.
 import { describe, expect, it } from 'vitest';
-import { LEADER_CHURN_FAULTS, NO_FAULTS, runSimulation, type SimulationOptions, type SimulationResult } from '../src/index.js';
+import { LEADER_CHURN_FAULTS, LEADER_ISOLATION_FAULTS, NO_FAULTS, runSimulation, type SimulationOptions, type SimulationResult } from '../src/index.js';
 
 function replay(o: SimulationOptions): string {
   const parts = ['node scripts/simulate.mjs --seeds 1', `--start ${o.seed}`, `--steps ${o.steps}`, `--replicas ${o.replicas ?? 3}`];
   if (o.faults === LEADER_CHURN_FAULTS) parts.push('--faults churn');
+  if (o.faults === LEADER_ISOLATION_FAULTS) parts.push('--faults isolation');
   if (o.mutation !== undefined) parts.push(`--mutation ${o.mutation}`);
   return `${parts.join(' ')} --trace`;
 }
 
 function sweep(base: Omit<SimulationOptions, 'seed'>, first: number, count: number) {
   const failures: string[] = [];
-  const totals = { produced: 0, quorumAcked: 0, elections: 0, committedOffsets: 0, crashes: 0, truncations: 0 };
+  const totals = { produced: 0, quorumAcked: 0, elections: 0, isolationReports: 0, committedOffsets: 0, crashes: 0, truncations: 0 };
   for (let seed = first; seed < first + count; seed++) {
     const r: SimulationResult = runSimulation({ ...base, seed });
     totals.produced += r.stats.produced;
     totals.quorumAcked += r.stats.acked.QUORUM + r.stats.acked.ALL;
     totals.elections += r.stats.elections;
+    totals.isolationReports += r.stats.isolationReports;
     totals.committedOffsets += r.stats.committedOffsets;
     totals.crashes += r.stats.crashes;
     totals.truncations += r.stats.truncations;
@@ -47,6 +49,13 @@ describe('simulation: no invariant breaks under drops, delays, duplicates, reord
     const { failures, totals } = sweep({ steps: 1000, replicas: 3, faults: LEADER_CHURN_FAULTS }, 200_001, 200);
     expect(failures).toEqual([]);
     expect(totals.elections).toBeGreaterThan(2000);
+  });
+
+  it('R=3 with leaders cut from their followers only (isolated leaders are moved): 500 seeds x 600 steps', () => {
+    const { failures, totals } = sweep({ steps: 600, replicas: 3, faults: LEADER_ISOLATION_FAULTS }, 500_001, 500);
+    expect(failures).toEqual([]);
+    expect(totals.isolationReports).toBeGreaterThan(40); // 83 with these seeds
+    expect(totals.quorumAcked).toBeGreaterThan(2000);
   });
 
   it('R=1 and R=2 degenerate replica sets: 200 seeds each', () => {

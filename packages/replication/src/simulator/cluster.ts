@@ -30,6 +30,12 @@ export interface FaultProfile {
   readonly partitionRate: number;
   /** Per step: all cuts heal. */
   readonly healRate: number;
+  /**
+   * Per step: the leader is cut from every other replica but not from the coordinator (it must report
+   * itself isolated and be moved). Optional: without it no random draw is made, so the other
+   * profiles replay their seeds exactly as before it existed.
+   */
+  readonly leaderCutFromFollowersRate?: number;
   /** Per step: the coordinator crashes (loses unpersisted metadata writes); per step while down: it restarts. */
   readonly coordinatorCrashRate: number;
   readonly coordinatorRestartRate: number;
@@ -66,6 +72,12 @@ export const LEADER_CHURN_FAULTS: FaultProfile = Object.freeze({
   flushRate: 0.3,
 });
 
+/** The default faults plus leaders cut from all their followers (but not from the coordinator). */
+export const LEADER_ISOLATION_FAULTS: FaultProfile = Object.freeze({
+  ...DEFAULT_FAULTS,
+  leaderCutFromFollowersRate: 0.02,
+});
+
 /** No faults at all: for liveness checks (every produce must commit). */
 export const NO_FAULTS: FaultProfile = Object.freeze({
   dropRate: 0,
@@ -99,6 +111,8 @@ export interface SimulationStats {
   acked: Record<Acks, number>;
   failed: Record<ProduceError, number>;
   elections: number;
+  /** LeaderIsolated reports the coordinator received (a leader cut off from a majority). */
+  isolationReports: number;
   offline: number;
   crashes: number;
   restarts: number;
@@ -177,6 +191,7 @@ class Simulation {
     acked: { NONE: 0, LEADER: 0, QUORUM: 0, ALL: 0 },
     failed: { NOT_LEADER: 0, TIMEOUT: 0, NOT_ENOUGH_REPLICAS: 0 },
     elections: 0,
+    isolationReports: 0,
     offline: 0,
     crashes: 0,
     restarts: 0,
@@ -209,6 +224,9 @@ class Simulation {
       windowBatchesMax: rng.pick([1, 2, 8, 64]),
       retransmitTicks: rng.between(5, 30),
       fetchKeepaliveTicks: rng.between(3, 15),
+      // Short enough that cut-off leaders report themselves and get moved within a run (not drawn
+      // from the rng, so every seed's other draws stay as they were).
+      leaderIsolationTicks: 20 + (opts.seed % 40),
     };
     const n = opts.replicas ?? 3;
     if (!(n >= 1 && n <= 5)) throw new RangeError('replicas must be 1..5');
@@ -302,6 +320,7 @@ class Simulation {
     }
     for (const node of this.#nodes.values()) if (!node.alive && rng.chance(f.restartRate)) this.#restart(node);
     if (rng.chance(f.partitionRate)) this.#partition();
+    if (f.leaderCutFromFollowersRate !== undefined && rng.chance(f.leaderCutFromFollowersRate)) this.#cutLeaderFromFollowers();
     if (rng.chance(f.healRate)) {
       this.#net.heal();
       this.#log('network healed');
@@ -370,6 +389,14 @@ class Simulation {
         this.#log(`bridge through ${bridge}`);
       }
     }
+  }
+
+  #cutLeaderFromFollowers(): void {
+    const leader = this.#coord.election.leader;
+    if (leader === undefined) return;
+    this.#stats.partitions++;
+    for (const b of this.#replicaIds) if (b !== leader) this.#net.cut(leader, b);
+    this.#log(`leader ${leader} cut from its followers only`);
   }
 
   // ---- coordinator -----------------------------------------------------------------------------
@@ -498,6 +525,7 @@ class Simulation {
         if (c.fd.heartbeat(msg.replicaId, msg.incarnation)) c.election.sessionEnded(msg.replicaId);
         c.election.setLive(c.fd.live());
       } else if (msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined' || msg.type === 'LeaderIsolated') {
+        if (msg.type === 'LeaderIsolated') this.#stats.isolationReports++;
         c.election.step(msg satisfies ElectionInput);
       }
       this.#drainCoordinator();
