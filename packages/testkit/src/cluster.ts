@@ -66,17 +66,26 @@ export interface Cluster {
   wipe(ref: NodeRef): Promise<void>;
 }
 
-/** Free loopback ports, held until all are found so they are distinct. */
-async function freePorts(n: number): Promise<number[]> {
+/**
+ * Free loopback ports, held (listening) until `release()` so they are distinct and nothing else this
+ * process binds meanwhile (the fault proxies) can take one.
+ */
+async function freePorts(n: number): Promise<{ ports: number[]; release(): Promise<void> }> {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, LOOPBACK_HOST, () => resolvePort(server));
   })));
-  const ports = servers.map((srv) => (srv.address() as { port: number }).port);
-  await Promise.all(servers.map((srv) => new Promise<void>((done) => srv.close(() => done()))));
-  return ports;
+  return {
+    ports: servers.map((srv) => (srv.address() as { port: number }).port),
+    release: async () => {
+      await Promise.all(servers.map((srv) => new Promise<void>((done) => srv.close(() => done()))));
+    },
+  };
 }
+
+/** Attempts of startCluster when a port it picked was taken before its process could bind it. */
+const PORT_RACE_ATTEMPTS_MAX = 3;
 
 class LocalCluster implements Cluster {
   readonly coordinator: ManagedNode;
@@ -261,6 +270,19 @@ class LocalCluster implements Cluster {
  * the error carries the failing process's log tail.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (err) {
+      // With fault proxies the ports are picked here, released, then bound by the processes: another
+      // process may take one in between. Only then is a retry (new ports, new folder) right.
+      const raced = (options.networkFaults ?? false) && (options.basePort ?? 0) === 0 && /EADDRINUSE/.test(String(err));
+      if (!raced || attempt >= PORT_RACE_ATTEMPTS_MAX) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const resolved = resolveClusterOptions(options);
   const temporary = options.dataDir === undefined;
   const dataDir = temporary ? await mkdtemp(join(tmpdir(), 'runnel-')) : resolve(options.dataDir);
@@ -271,10 +293,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let ports: number[] | undefined;
     if (resolved.networkFaults) {
       // Proxies need every real address before any process starts.
-      ports = resolved.basePort === 0 ? await freePorts(resolved.brokers + 1) : Array.from({ length: resolved.brokers + 1 }, (_, i) => resolved.basePort + i);
+      const picked = resolved.basePort === 0 ? await freePorts(resolved.brokers + 1) : undefined;
+      ports = picked?.ports ?? Array.from({ length: resolved.brokers + 1 }, (_, i) => resolved.basePort + i);
       const nodes = new Map<string, string>([['coordinator', `${LOOPBACK_HOST}:${ports[0] ?? 0}`]]);
       for (let id = 1; id <= resolved.brokers; id++) nodes.set(`broker-${id}`, `${LOOPBACK_HOST}:${ports[id] ?? 0}`);
-      network = await ClusterNetwork.create(nodes, resolved.seed);
+      try {
+        network = await ClusterNetwork.create(nodes, resolved.seed);
+      } finally {
+        await picked?.release();
+      }
     }
     cluster = new LocalCluster(options, resolved, dataDir, logDir, ports, network);
   } catch (err) {
