@@ -22,7 +22,6 @@ import sys
 import threading
 
 import cli
-import stubs
 
 
 def parse_args(argv):
@@ -99,23 +98,7 @@ def consume(args) -> int:
 
 def main(argv) -> int:
     args = parse_args(argv)
-    try:
-        stubs.load()
-    except stubs.SetupError as err:
-        print(f"error: SETUP: {err}", file=sys.stderr)
-        return 1
-    from cluster import RunnelError  # importable now that the stubs are
-
-    try:
-        return consume(args)
-    except RunnelError as err:
-        print(f"error: {err.code}: {err.message}", file=sys.stderr)
-        return 1
-    except ValueError as err:
-        print(f"error: INVALID_INPUT: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return cli.run(consume, args)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import sys
 
 import cli
 import partitioning
-import stubs
 
 ACKS = ("none", "leader", "quorum", "all")
 
@@ -120,23 +119,7 @@ def main(argv) -> int:
     args = parse_args(argv)
     if args.self_test:
         return self_test()
-    try:
-        stubs.load()
-    except stubs.SetupError as err:
-        print(f"error: SETUP: {err}", file=sys.stderr)
-        return 1
-    from cluster import RunnelError  # importable now that the stubs are
-
-    try:
-        return produce(args)
-    except RunnelError as err:
-        print(f"error: {err.code}: {err.message}", file=sys.stderr)
-        return 1
-    except ValueError as err:
-        print(f"error: INVALID_INPUT: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return cli.run(produce, args)
 
 
 if __name__ == "__main__":
