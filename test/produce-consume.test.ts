@@ -9,25 +9,11 @@ import type { ConsumedRecord } from '@runnel/client';
 import { startCluster } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
 import { failure, rawBroker } from './grpc-raw.js';
+import { readAll } from './support/read-all.js';
 
 const RECORDS = 6000;
 const PARTITIONS = 3;
 
-async function readAll(client: RunnelClient, topic: string, count: number): Promise<ConsumedRecord[]> {
-  const consumer = client.consumer({ topic, from: 'earliest' });
-  const out: ConsumedRecord[] = [];
-  const deadline = setTimeout(() => void consumer.close(), 30_000);
-  try {
-    for await (const r of consumer) {
-      out.push(r);
-      if (out.length === count) break;
-    }
-  } finally {
-    clearTimeout(deadline);
-    await consumer.close();
-  }
-  return out;
-}
 
 describe('produce and consume on a real cluster', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runnel-e2e-'));

@@ -9,10 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnelClient } from '@runnel/client';
-import type { ConsumedRecord } from '@runnel/client';
 import { partitionForKey } from '@runnel/protocol';
 import { startCluster } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
+import { readAll } from './support/read-all.js';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../examples/python/', import.meta.url));
 const TOPIC = 'py-orders';
@@ -95,21 +95,6 @@ function parseAcks(stdout: string): Array<{ partition: number; offset: number }>
   });
 }
 
-async function readAll(client: RunnelClient, count: number): Promise<ConsumedRecord[]> {
-  const consumer = client.consumer({ topic: TOPIC, from: 'earliest' });
-  const out: ConsumedRecord[] = [];
-  const deadline = setTimeout(() => void consumer.close(), 20_000);
-  try {
-    for await (const r of consumer) {
-      out.push(r);
-      if (out.length === count) break;
-    }
-  } finally {
-    clearTimeout(deadline);
-    await consumer.close();
-  }
-  return out;
-}
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -157,7 +142,7 @@ describe.skipIf(pythonProblem !== undefined && !REQUIRED)('the Python example', 
       produced.set(r.value, acks[i]!);
     });
 
-    const read = await readAll(client, RECORDS);
+    const read = await readAll(client, TOPIC, RECORDS, 20_000);
     expect(new Map(read.map((r) => [r.value.toString(), { partition: r.partition, offset: r.offset }]))).toEqual(produced);
     for (const r of read) expect(r.key?.toString(), r.value.toString()).toBe(records.find((s) => s.value === r.value.toString())!.key);
   });
@@ -175,7 +160,7 @@ describe.skipIf(pythonProblem !== undefined && !REQUIRED)('the Python example', 
     const [ack] = parseAcks(run.stdout);
     expect(ack!.partition).toBe(partition);
     produced.set('redirected', ack!);
-    const read = await readAll(client, produced.size);
+    const read = await readAll(client, TOPIC, produced.size, 20_000);
     expect(read.find((r) => r.value.toString() === 'redirected')).toMatchObject(ack!);
   });
 
