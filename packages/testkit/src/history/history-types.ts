@@ -22,13 +22,9 @@ export interface ProduceInvoke {
   readonly value: string;
 }
 
-export interface ProduceCompletion {
+/** Completions carry their invocation's fields, with the outcome as `type`. */
+export interface ProduceCompletion extends Omit<ProduceInvoke, 'type'> {
   readonly type: Completion;
-  readonly f: 'produce';
-  readonly process: number;
-  readonly time: WallMs;
-  readonly partition: number;
-  readonly value: string;
   /** ok only: the acknowledged offset. */
   readonly offset?: number;
   /** How many attempts the client made (> 1: a retry may explain a duplicate). */
@@ -51,13 +47,8 @@ export interface ReadInvoke {
   readonly session: string;
 }
 
-export interface ReadCompletion {
+export interface ReadCompletion extends Omit<ReadInvoke, 'type'> {
   readonly type: Completion;
-  readonly f: 'read';
-  readonly process: number;
-  readonly time: WallMs;
-  readonly partition: number;
-  readonly session: string;
   /** ok only: [offset, value] pairs in the order received. */
   readonly records?: ReadonlyArray<readonly [number, string]>;
   /** Broker id that served the read, when known. */
@@ -87,15 +78,8 @@ export interface CommitInvoke {
   readonly offset: number;
 }
 
-export interface CommitCompletion {
+export interface CommitCompletion extends Omit<CommitInvoke, 'type'> {
   readonly type: Completion;
-  readonly f: 'commit';
-  readonly process: number;
-  readonly time: WallMs;
-  readonly group: string;
-  readonly member: string;
-  readonly partition: number;
-  readonly offset: number;
   readonly error?: string;
 }
 
