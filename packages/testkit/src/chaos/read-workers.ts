@@ -18,7 +18,8 @@ export interface ReadWorkersOptions {
  */
 export class ReadWorkers {
   private stopped = false;
-  private readonly clients: RunnelClient[] = [];
+  /** Clients of the live subscriptions (stop() closes them to end their loops). */
+  private readonly clients = new Set<RunnelClient>();
   private readonly tasks: Array<Promise<void>> = [];
 
   constructor(private readonly history: HistoryRecorder, private readonly o: ReadWorkersOptions) {}
@@ -29,14 +30,14 @@ export class ReadWorkers {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all([...this.clients].map((c) => c.close().catch(() => undefined)));
     await Promise.all(this.tasks);
   }
 
   private async reader(partition: number): Promise<void> {
     for (let incarnation = 0; !this.stopped && !this.history.full; incarnation++) {
       const client = new RunnelClient({ ...this.o.client, retry: { retriesMax: 100, initialBackoffMs: 20, backoffMsMax: 500 } });
-      this.clients.push(client);
+      this.clients.add(client);
       const process = this.history.newProcess();
       const session = `r${partition}-${incarnation}`;
       const consumer = client.consumer({ topic: this.o.topic, partitions: [partition], from: 'earliest' });
@@ -64,6 +65,7 @@ export class ReadWorkers {
         flush();
         await consumer.close().catch(() => undefined);
         await client.close().catch(() => undefined);
+        this.clients.delete(client);
       }
       if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 200));
     }
