@@ -53,6 +53,9 @@ describe('consumer groups with member processes', () => {
   let producing = false;
   let producerTask: Promise<void> = Promise.resolve();
   let seq = 0;
+  /** Per partition: when the producer last had an ack, and its last failure; shown when a wait fails. */
+  const lastAckAt = new Map<number, number>();
+  const lastFailure = new Map<number, string>();
 
   const startProducing = (): void => {
     producing = true;
@@ -64,8 +67,10 @@ describe('consumer groups with member processes', () => {
           try {
             await producer.send(TOPIC, r);
             acked.add(r.value);
-          } catch {
+            lastAckAt.set(r.partition, Date.now());
+          } catch (err) {
             // outcome unknown: not counted as acknowledged
+            lastFailure.set(r.partition, `${Date.now()} ${(err as Error).message}`);
           }
         }));
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -83,6 +88,24 @@ describe('consumer groups with member processes', () => {
     return m;
   };
   const live = (): MemberProcess[] => members.filter((m) => !m.exited);
+  /** Producer and member state, for the message of a wait that timed out. */
+  const state = (): string => {
+    const lastProcessedAt = new Map<number, number>();
+    for (const r of history.processed) lastProcessedAt.set(r.partition, Math.max(lastProcessedAt.get(r.partition) ?? 0, r.s));
+    return [
+      `now ${Date.now()}; acked ${acked.size} of ${seq} sent`,
+      ...Array.from({ length: PARTITIONS }, (_, p) => `partition ${p}: last ack ${lastAckAt.get(p) ?? '-'}, last processed ${lastProcessedAt.get(p) ?? '-'}, last failure ${lastFailure.get(p) ?? '-'}`),
+      ...members.map((m) => `${m.name}: ${m.exited ? 'exited' : 'running'}, owns ${m.parts.join(' ') || 'nothing'}`),
+    ].join('\n');
+  };
+  /** waitFor, with the producer and member state added to a timeout's message. */
+  const waitWithState = async <T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, description: string): Promise<T> => {
+    try {
+      return await waitFor(check, { timeoutMs, description });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${state()}`);
+    }
+  };
   const allProcessed = (): boolean => {
     const seen = new Set(history.processed.map((r) => r.value));
     for (const v of acked) if (!seen.has(v)) return false;
@@ -149,7 +172,7 @@ describe('consumer groups with member processes', () => {
     await cluster.kill(coordinator);
     const killedAt = Date.now();
     // New records keep being processed, by the same members, on the same partitions.
-    await waitFor(() => history.processed.slice(processedBefore).filter((r) => r.s > killedAt + 500).length >= 200, { timeoutMs: 30_000, description: 'processing after the kill' });
+    await waitWithState(() => history.processed.slice(processedBefore).filter((r) => r.s > killedAt + 500).length >= 200, 30_000, `processing after the kill (at ${killedAt}) of broker ${before.coordinatorId}`);
     await waitFor(async () => (await client.admin.describeGroup(GROUP)).coordinatorId !== before.coordinatorId, { timeoutMs: 30_000, description: 'a new group coordinator' });
     const after = await client.admin.describeGroup(GROUP);
     for (const p of before.partitions) {
@@ -163,7 +186,7 @@ describe('consumer groups with member processes', () => {
 
   it('processed every acknowledged record at least once, never one partition on two members at once', async () => {
     await stopProducing();
-    await waitFor(allProcessed, { timeoutMs: 60_000, description: 'every acknowledged record processed' });
+    await waitWithState(allProcessed, 60_000, 'every acknowledged record processed');
     for (const m of live()) await m.stop();
     expect(history.errors).toEqual([]);
     expect(acked.size).toBeGreaterThan(1_000);

@@ -12,14 +12,24 @@ export interface FollowerLinkOptions {
   /** host:port of the leader broker. */
   readonly address: string;
   readonly logger: Logger;
+  /** This cluster's id, stamped on every frame. */
+  readonly clusterId: () => string;
   /** Every frame the leader sends. */
   readonly onFrame: (from: number, frame: ReplicateFrame__Output) => void;
+  /**
+   * Asked before each reconnect: false (the leader is dead or moved in the metadata) closes the
+   * link instead, so nobody keeps dialling an address another process may have taken since.
+   */
+  readonly stillWanted: () => boolean;
+  /** The link closed itself (stillWanted() said no). */
+  readonly onGaveUp: (link: FollowerLink) => void;
 }
 
 /**
  * This broker's one outgoing Replicate stream to one leader broker, multiplexing every partition
- * it follows there. Reconnects with bounded exponential backoff until closed; messages sent while
- * no stream is up are dropped (the replicas' keepalive fetches resume the conversation).
+ * it follows there. Reconnects with bounded exponential backoff until closed or no longer wanted;
+ * messages sent while no stream is up are dropped (the replicas' keepalive fetches resume the
+ * conversation).
  */
 export class FollowerLink {
   readonly address: string;
@@ -46,7 +56,7 @@ export class FollowerLink {
   #connect(): void {
     if (this.#closed) return;
     const call = this.#client.Replicate();
-    const writer = new FrameWriter(call, this.#o.nodeId);
+    const writer = new FrameWriter(call, this.#o.nodeId, this.#o.clusterId);
     this.#call = call;
     this.#writer = writer;
     let failed = false;
@@ -60,6 +70,12 @@ export class FollowerLink {
       }
       call.cancel();
       if (this.#closed) return;
+      if (!this.#o.stillWanted()) {
+        this.#o.logger.info({ leader: this.#o.leaderId, address: this.address }, 'replication stream to leader closed: the leader is gone from the metadata');
+        this.close();
+        this.#o.onGaveUp(this);
+        return;
+      }
       const delayMs = this.#backoff.nextDelayMs();
       const code = (err as { code?: number } | undefined)?.code;
       this.#o.logger.debug({ leader: this.#o.leaderId, address: this.address, code, delayMs }, 'replication stream to leader ended; reconnecting');

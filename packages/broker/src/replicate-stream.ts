@@ -25,6 +25,8 @@ export class FrameWriter {
   constructor(
     private readonly sink: FrameSink,
     private readonly senderId: number,
+    /** This cluster's id, stamped on every frame (read at send time: it is known once metadata arrives). */
+    private readonly clusterId: () => string,
   ) {
     sink.on('drain', () => {
       this.#blocked = false;
@@ -60,7 +62,7 @@ export class FrameWriter {
       const messages = this.#queue.splice(0, REPLICATION_FRAME_MESSAGES_MAX);
       for (const m of messages) this.#queuedBytes -= wireBytes(m);
       try {
-        if (!this.sink.write({ senderId: this.senderId, messages })) this.#blocked = true;
+        if (!this.sink.write({ senderId: this.senderId, messages, clusterId: this.clusterId() })) this.#blocked = true;
       } catch {
         // The stream ended under us: its owner sees the error and replaces it.
         this.close();

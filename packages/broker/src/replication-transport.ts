@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { RunnelError, toGrpcStatus } from '@runnel/protocol';
 import type { ReplicateFrame, ReplicateFrame__Output } from '@runnel/protocol';
 import type { ReplicaOutput } from '@runnel/replication';
 import { FollowerLink } from './follower-link.js';
@@ -28,12 +29,18 @@ type ServerCall = grpc.ServerDuplexStream<ReplicateFrame__Output, ReplicateFrame
  * Carries replica messages between brokers over Replicate streams.
  *  - Follower side: one outgoing stream per leader broker ({@link FollowerLink}), opened on the
  *    first message to it, its address from the metadata (re-dialled when it changes).
- *  - Leader side: every incoming stream, known by the sender_id of its frames.
+ *  - Leader side: every incoming stream, known by the sender_id of its frames (the stream that
+ *    last carried a sender's frame is the one answers to it go back on).
  * A FetchRequest goes out on the stream to the leader; everything else (FetchResponse,
  * Diverging, Fenced) goes back on the peer's incoming stream if there is one, else on the stream
  * to it. Incoming messages from either kind of stream are dispatched by (topic_id, partition), so
  * a message arrives wherever it travelled. Nothing is sent to a peer with no stream: loss is part
  * of the protocol.
+ *
+ * Every frame carries the cluster id. Frames of another cluster (an address this broker dials, or
+ * that dials it, now belongs to another cluster's process) are dropped, and such an incoming
+ * stream is ended with WRONG_CLUSTER: a foreign "broker 2" must never take the place of ours.
+ * Until this broker knows its cluster id (no metadata yet) it drops every frame.
  */
 export class ReplicationTransport {
   readonly #o: ReplicationTransportOptions;
@@ -61,6 +68,18 @@ export class ReplicationTransport {
     this.#linkTo(to)?.send(wire);
   }
 
+  #clusterId(): string {
+    return this.#o.metadata.snapshot.clusterId;
+  }
+
+  /** Why a frame must be dropped, or undefined to take it. */
+  #foreign(frame: ReplicateFrame__Output): string | undefined {
+    const ours = this.#clusterId();
+    if (ours === '') return 'this broker has no metadata yet';
+    if (frame.clusterId !== ours) return `frame of cluster "${frame.clusterId}", this broker is in cluster "${ours}"`;
+    return undefined;
+  }
+
   #linkTo(leaderId: number): FollowerLink | undefined {
     const address = this.#o.metadata.broker(leaderId)?.address;
     const existing = this.#links.get(leaderId);
@@ -69,7 +88,20 @@ export class ReplicationTransport {
     this.#links.delete(leaderId);
     if (address === undefined || address === '') return undefined;
     const link = new FollowerLink({
-      nodeId: this.#o.nodeId, leaderId, address, logger: this.#o.logger, onFrame: (from, frame) => this.#onFrame(from, frame),
+      nodeId: this.#o.nodeId, leaderId, address, logger: this.#o.logger,
+      clusterId: () => this.#clusterId(),
+      onFrame: (from, frame) => {
+        const why = this.#foreign(frame);
+        if (why === undefined) this.#onFrame(from, frame);
+        else this.#o.logger.debug({ leader: leaderId, address, reason: why }, 'dropped a replication frame from the leader');
+      },
+      stillWanted: () => {
+        const b = this.#o.metadata.broker(leaderId);
+        return !this.#closed && b !== undefined && b.alive && b.address === address;
+      },
+      onGaveUp: (gone) => {
+        if (this.#links.get(leaderId) === gone) this.#links.delete(leaderId);
+      },
     });
     this.#links.set(leaderId, link);
     this.#o.logger.info({ leader: leaderId, address }, 'replication stream to leader opened');
@@ -83,17 +115,29 @@ export class ReplicationTransport {
       return;
     }
     let sender: number | undefined;
-    const writer = new FrameWriter(call, this.#o.nodeId);
+    let rejected = false;
+    const writer = new FrameWriter(call, this.#o.nodeId, () => this.#clusterId());
     const detach = (): void => {
       writer.close();
       if (sender !== undefined && this.#incoming.get(sender)?.call === call) this.#incoming.delete(sender);
     };
     call.on('data', (frame: ReplicateFrame__Output) => {
+      if (rejected) return;
+      const why = this.#foreign(frame);
+      if (why !== undefined) {
+        if (this.#clusterId() === '') return; // cannot tell yet; the sender's fetches are re-sent
+        rejected = true;
+        this.#o.logger.warn({ sender: frame.senderId, peer: call.getPeer(), reason: why }, 'refused a replication stream from another cluster');
+        detach();
+        call.emit('error', toGrpcStatus(new RunnelError('WRONG_CLUSTER', `replication ${why}`, { retriable: true })));
+        return;
+      }
       if (sender !== frame.senderId) {
         if (sender !== undefined && this.#incoming.get(sender)?.call === call) this.#incoming.delete(sender);
         sender = frame.senderId;
-        this.#incoming.set(sender, { call, writer });
       }
+      // The stream a sender used last is the one to answer on (its previous stream may be closing).
+      if (this.#incoming.get(sender)?.call !== call) this.#incoming.set(sender, { call, writer });
       this.#onFrame(frame.senderId, frame);
     });
     call.on('end', () => {

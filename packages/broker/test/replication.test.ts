@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type * as grpc from '@grpc/grpc-js';
-import { ERROR_METADATA } from '@runnel/protocol';
-import type { BrokerClient, ListOffsetsResponse__Output, ProduceRequest, TopicInfo } from '@runnel/protocol';
+import * as grpc from '@grpc/grpc-js';
+import { ERROR_METADATA, GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
+import type { BrokerClient, ListOffsetsResponse__Output, ProduceRequest, ReplicateFrame, TopicInfo } from '@runnel/protocol';
 import { BATCH_ATTRIBUTE_CONTROL, Store, decodeBatchHeader } from '@runnel/storage';
 import type { RunningBroker } from '../src/index.js';
 import {
@@ -282,5 +282,50 @@ describe('replication (three in-process brokers)', () => {
     const lead = logs.get(2)!;
     expect(values(lead.batches)).toHaveLength(32);
     expect(below(logs.get(3)!.batches, lead.hw).map((b) => b.toString('hex'))).toEqual(below(lead.batches, lead.hw).map((b) => b.toString('hex')));
+  });
+
+  /** Opens a Replicate stream to broker `id` as if from another broker, sends `frame`, then ends its side; resolves with how the call ended. */
+  const rawReplicate = (c: Cluster, id: number, frame: ReplicateFrame): Promise<grpc.StatusObject> => {
+    const Replication = runnelGrpc().runnel.v1.Replication;
+    const client = new Replication(c.brokers.get(id)!.address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+    return new Promise<grpc.StatusObject>((resolve) => {
+      const call = client.Replicate();
+      call.on('data', () => undefined);
+      call.on('error', () => undefined);
+      call.on('status', (status: grpc.StatusObject) => {
+        client.close();
+        resolve(status);
+      });
+      call.write(frame);
+      call.end();
+    });
+  };
+  const fetchFrom = (senderId: number, topicId: string) => ({
+    topicId, partition: 0, fetchRequest: { epoch: 1, replicaId: senderId, fetchOffset: 0, lastFetchedEpoch: -1, durableOffset: 0 },
+  });
+
+  it('refuses a replication stream of another cluster (WRONG_CLUSTER); it never takes the place of the replica with the same id', async () => {
+    const c = (cluster = await Cluster.start([replicated('wc')]));
+    await waitFor(() => produce(c.client(1), req('wc', 0, 'first')).catch(() => undefined), 'leader serving');
+    await c.inSync(1, 'id-wc', 0, [1, 2, 3], 'in sync', 1);
+    // "Broker 2" of another cluster, e.g. a process that took over an address this leader is dialled on.
+    const status = await rawReplicate(c, 1, { senderId: 2, clusterId: 'another-cluster', messages: [fetchFrom(2, 'id-wc')] });
+    expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(status.metadata.get(ERROR_METADATA.code)).toEqual(['WRONG_CLUSTER']);
+    expect(status.details).toContain('another-cluster');
+    // QUORUM now rests on the real broker 2 alone: its fetches are still answered.
+    c.cut(1, 3);
+    expect((await produce(c.client(1), req('wc', 0, 'quorum-with-2', { timeoutMs: 5_000 }))).baseOffset).toBe(1);
+  });
+
+  it('answers a follower on the stream it used last: a second stream of the same broker id ending does not silence it', async () => {
+    const c = (cluster = await Cluster.start([replicated('ls')]));
+    await waitFor(() => produce(c.client(1), req('ls', 0, 'first')).catch(() => undefined), 'leader serving');
+    await c.inSync(1, 'id-ls', 0, [1, 2, 3], 'in sync', 1);
+    // Another stream claiming broker 2 (say, its previous incarnation's) carries one frame, then ends.
+    const status = await rawReplicate(c, 1, { senderId: 2, clusterId: 'test-cluster', messages: [fetchFrom(2, 'id-unknown')] });
+    expect(status.code).toBe(grpc.status.OK);
+    c.cut(1, 3);
+    expect((await produce(c.client(1), req('ls', 0, 'quorum-with-2', { timeoutMs: 5_000 }))).baseOffset).toBe(1);
   });
 });

@@ -29,6 +29,7 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: S.UNAVAILABLE, retriable: true, summary: 'The process is shutting down.' },
   TOO_MANY_REQUESTS: { status: S.RESOURCE_EXHAUSTED, retriable: true, summary: 'A bounded queue is full; back off and retry.' },
   STALE_EPOCH: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The request carries a leader epoch older than the one in force.' },
+  WRONG_CLUSTER: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The peer belongs to another cluster (its address is now served by another cluster); refresh metadata and retry.' },
   UNKNOWN_BROKER: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The broker is not registered (or registered again since); register first.' },
   UNREACHABLE: { status: S.UNAVAILABLE, retriable: true, summary: 'The process could not be reached (connection refused or lost).' },
   COORDINATOR_UNAVAILABLE: { status: S.UNAVAILABLE, retriable: true, summary: 'The coordinator cannot be reached.' },
