@@ -300,14 +300,19 @@ describe('replication (three in-process brokers)', () => {
       call.end();
     });
   };
+  /** A cluster whose one partition of `name` (led by broker 1) holds one record on every replica. */
+  const oneRecordInSync = async (name: string): Promise<Cluster> => {
+    const c = (cluster = await Cluster.start([replicated(name)]));
+    await waitFor(() => produce(c.client(1), req(name, 0, 'first')).catch(() => undefined), 'leader serving');
+    await c.inSync(1, `id-${name}`, 0, [1, 2, 3], 'in sync', 1);
+    return c;
+  };
   const fetchFrom = (senderId: number, topicId: string) => ({
     topicId, partition: 0, fetchRequest: { epoch: 1, replicaId: senderId, fetchOffset: 0, lastFetchedEpoch: -1, durableOffset: 0 },
   });
 
   it('refuses a replication stream of another cluster (WRONG_CLUSTER); it never takes the place of the replica with the same id', async () => {
-    const c = (cluster = await Cluster.start([replicated('wc')]));
-    await waitFor(() => produce(c.client(1), req('wc', 0, 'first')).catch(() => undefined), 'leader serving');
-    await c.inSync(1, 'id-wc', 0, [1, 2, 3], 'in sync', 1);
+    const c = await oneRecordInSync('wc');
     // "Broker 2" of another cluster, e.g. a process that took over an address this leader is dialled on.
     const status = await rawReplicate(c, 1, { senderId: 2, clusterId: 'another-cluster', messages: [fetchFrom(2, 'id-wc')] });
     expect(status.code).toBe(grpc.status.FAILED_PRECONDITION);
@@ -319,9 +324,7 @@ describe('replication (three in-process brokers)', () => {
   });
 
   it('answers a follower on the stream it used last: a second stream of the same broker id ending does not silence it', async () => {
-    const c = (cluster = await Cluster.start([replicated('ls')]));
-    await waitFor(() => produce(c.client(1), req('ls', 0, 'first')).catch(() => undefined), 'leader serving');
-    await c.inSync(1, 'id-ls', 0, [1, 2, 3], 'in sync', 1);
+    const c = await oneRecordInSync('ls');
     // Another stream claiming broker 2 (say, its previous incarnation's) carries one frame, then ends.
     const status = await rawReplicate(c, 1, { senderId: 2, clusterId: 'test-cluster', messages: [fetchFrom(2, 'id-unknown')] });
     expect(status.code).toBe(grpc.status.OK);
