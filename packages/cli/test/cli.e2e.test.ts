@@ -9,7 +9,9 @@ import { CLI_MAIN, assertBuilt, freePortRange, pidAlive, runCli } from './run-cl
 
 const SESSION_TIMEOUT_MS = 1_500;
 
-describe('runnel (built) against a 3-broker cluster', () => {
+// Each runCli is a fresh node process (about 1 s to load the CLI on an idle 2-core machine, several
+// on a loaded one); the group test runs 12 of them, so these tests get twice the default timeout.
+describe('runnel (built) against a 3-broker cluster', { timeout: 120_000 }, () => {
   let cluster: Cluster;
   let bootstrap: string[];
 
