@@ -113,7 +113,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
       {
         name: 'runnel.v1.Replication',
         definition: runnelGrpc().runnel.v1.Replication.service as unknown as grpc.ServiceDefinition,
-        implementation: replicationImplementation(registry, transport, logger),
+        implementation: replicationImplementation(registry, transport, metadata, logger),
       },
     ]);
   } catch (err) {

@@ -5,6 +5,7 @@ import type { PrepareEpochRequest__Output, PrepareEpochResponse, ReplicateFrame,
 import { PREPARE_EPOCH_TIMEOUT_MS_DEFAULT } from './constants.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
+import type { MetadataView } from './metadata-view.js';
 import type { ReplicationTransport } from './replication-transport.js';
 
 /** Milliseconds left until the call's deadline (the default when it has none). */
@@ -26,17 +27,22 @@ function validate(req: PrepareEpochRequest__Output | null | undefined): PrepareE
 /**
  * The internal Replication service: `Replicate` streams from follower brokers go to the transport
  * (frames dispatched to the partition replicas, replies queued on the same stream); `PrepareEpoch`
- * opens the replica if needed, promises the epoch and answers once the promise is durable
+ * (refused with WRONG_CLUSTER when it comes from another cluster's coordinator) opens the
+ * replica if needed, promises the epoch and answers once the promise is durable
  * (EpochPromise) or at once if a higher epoch was promised (PrepareRejected); TIMEOUT at the
  * call's deadline.
  */
-export function replicationImplementation(registry: PartitionRegistry, transport: ReplicationTransport, logger: Logger): grpc.UntypedServiceImplementation {
+export function replicationImplementation(registry: PartitionRegistry, transport: ReplicationTransport, metadata: MetadataView, logger: Logger): grpc.UntypedServiceImplementation {
   return {
     Replicate: (call: grpc.ServerDuplexStream<ReplicateFrame__Output, ReplicateFrame>) => transport.attach(call),
     PrepareEpoch: (call: grpc.ServerUnaryCall<PrepareEpochRequest__Output, PrepareEpochResponse>, callback: grpc.sendUnaryData<PrepareEpochResponse>) => {
       let req: PrepareEpochRequest__Output;
       try {
         req = validate(call.request);
+        const ours = metadata.snapshot.clusterId;
+        if (ours !== '' && req.clusterId !== ours) {
+          throw new RunnelError('WRONG_CLUSTER', `PrepareEpoch from cluster "${req.clusterId}", this broker is in cluster "${ours}"`);
+        }
       } catch (err) {
         callback(toGrpcStatus(reportError(logger, err, 'prepare epoch')));
         return;

@@ -72,6 +72,9 @@ export function topic(spec: TopicSpec): TopicInfo {
  * epoch was already prepared, as after a restart — and in setTopics); DeclineLeadership re-elects
  * the same leader at a new epoch; ControlledShutdown is UNIMPLEMENTED unless `moveOnShutdown`.
  */
+/** The cluster id of the stub coordinator's metadata and PrepareEpoch requests. */
+export const STUB_CLUSTER_ID = 'test-cluster';
+
 export class StubCoordinator {
   readonly registrations: RegisterBrokerRequest__Output[] = [];
   readonly declines: DeclineLeadershipRequest__Output[] = [];
@@ -162,7 +165,7 @@ export class StubCoordinator {
     const brokers = new Map<number, { id: number; address: string; alive: boolean; rack: string }>();
     for (const r of this.registrations) brokers.set(r.brokerId, { id: r.brokerId, address: r.address, alive: !this.stopped.has(r.brokerId), rack: r.rack });
     for (const b of this.extraBrokers) brokers.set(b.id, b);
-    return { version: this.version, clusterId: 'test-cluster', brokers: [...brokers.values()].sort((a, b) => a.id - b.id), topics: this.topics };
+    return { version: this.version, clusterId: STUB_CLUSTER_ID, brokers: [...brokers.values()].sort((a, b) => a.id - b.id), topics: this.topics };
   }
 
   addBroker(id: number, address: string): void {
@@ -241,7 +244,7 @@ export class StubCoordinator {
     const by = `${brokerId}/${this.incarnationOf(brokerId)}/${epoch}`;
     return new Promise((resolve, reject) => {
       client.PrepareEpoch(
-        { topicId: t.topicId!, topic: t.name!, partition: info.partition!, epoch, replicas: info.replicas ?? [] },
+        { topicId: t.topicId!, topic: t.name!, partition: info.partition!, epoch, replicas: info.replicas ?? [], clusterId: STUB_CLUSTER_ID },
         { deadline: new Date(Date.now() + deadlineMs) },
         (err, res) => {
           if (err !== null || res === undefined) {

@@ -5,7 +5,7 @@ import type { BrokerClient, ListOffsetsResponse__Output, ProduceRequest, Replica
 import { BATCH_ATTRIBUTE_CONTROL, Store, decodeBatchHeader } from '@runnel/storage';
 import type { RunningBroker } from '../src/index.js';
 import {
-  StubCoordinator, brokerClient, errorCode, failure, produce, silentLogger, startClusterBroker, tempDir, topic, unary, value, waitFor,
+  STUB_CLUSTER_ID, StubCoordinator, brokerClient, errorCode, failure, produce, silentLogger, startClusterBroker, tempDir, topic, unary, value, waitFor,
 } from './helpers.js';
 
 /** Three in-process brokers (ids 1-3), each with its own data dir, and the stub coordinator. */
@@ -326,9 +326,25 @@ describe('replication (three in-process brokers)', () => {
   it('answers a follower on the stream it used last: a second stream of the same broker id ending does not silence it', async () => {
     const c = await oneRecordInSync('ls');
     // Another stream claiming broker 2 (say, its previous incarnation's) carries one frame, then ends.
-    const status = await rawReplicate(c, 1, { senderId: 2, clusterId: 'test-cluster', messages: [fetchFrom(2, 'id-unknown')] });
+    const status = await rawReplicate(c, 1, { senderId: 2, clusterId: STUB_CLUSTER_ID, messages: [fetchFrom(2, 'id-unknown')] });
     expect(status.code).toBe(grpc.status.OK);
     c.cut(1, 3);
     expect((await produce(c.client(1), req('ls', 0, 'quorum-with-2', { timeoutMs: 5_000 }))).baseOffset).toBe(1);
+  });
+
+  it('refuses a PrepareEpoch of another cluster (WRONG_CLUSTER) and promises nothing', async () => {
+    const c = await oneRecordInSync('pw');
+    const found = c.coordinator.find('id-pw', 0)!;
+    const Replication = runnelGrpc().runnel.v1.Replication;
+    const raw = new Replication(c.brokers.get(3)!.address, grpc.credentials.createInsecure(), GRPC_CHANNEL_OPTIONS);
+    const foreign = await failure(new Promise((resolve, reject) => raw.PrepareEpoch(
+      { topicId: 'id-pw', topic: 'pw', partition: 0, epoch: 9, replicas: [1, 2, 3], clusterId: 'another-cluster' },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )));
+    raw.close();
+    expect(foreign.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(errorCode(foreign)).toBe('WRONG_CLUSTER');
+    // Epoch 9 was not promised: this cluster's coordinator still gets a promise for epoch 2.
+    expect((await c.coordinator.prepare(3, found.topic, found.info, 2)).promise).toMatchObject({ epoch: 2, replicaId: 3 });
   });
 });

@@ -75,7 +75,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     const electionLog = logger.child({ component: 'election' });
     elections = new ElectionDriver({
       controller,
-      transport: (options.prepareTransport ?? ((l: Logger) => new PrepareEpochClient(l)))(electionLog),
+      transport: (options.prepareTransport ?? ((l: Logger) => new PrepareEpochClient(l, controller.state.clusterId)))(electionLog),
       log: electionLog,
       awaiting: () => members.awaitingBrokerIds(),
       ...(metrics === undefined ? {} : { onEvent: metrics.electionEvent }),

@@ -40,7 +40,8 @@ export class PrepareEpochClient implements PrepareEpochTransport {
   readonly #clients = new Map<number, { address: string; client: ReplicationClient }>();
   #closed = false;
 
-  constructor(log: Logger) {
+  /** `clusterId`: sent with every request; a broker of another cluster refuses it. */
+  constructor(log: Logger, private readonly clusterId: string) {
     this.#log = log;
   }
 
@@ -50,7 +51,7 @@ export class PrepareEpochClient implements PrepareEpochTransport {
     if (client === undefined) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       client.PrepareEpoch(
-        { topicId: call.topicId, topic: call.topic, partition: call.partition, epoch: call.epoch, replicas: [...call.replicas] },
+        { topicId: call.topicId, topic: call.topic, partition: call.partition, epoch: call.epoch, replicas: [...call.replicas], clusterId: this.clusterId },
         { deadline: new Date(Date.now() + timeoutMs) },
         (err: grpc.ServiceError | null, res?: PrepareEpochResponse__Output) => {
           if (err !== null || res === undefined) {
