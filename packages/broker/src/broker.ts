@@ -5,6 +5,7 @@ import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { Store } from '@runnel/storage';
 import type { BrokerConfig } from './config.js';
 import { GROUP_TICK_MS, REPLICA_TICK_MS, SHUTDOWN_BUDGET_MS, SHUTDOWN_GRACE_MS, SHUTDOWN_PRODUCE_DRAIN_MS } from './constants.js';
+import { guardCluster } from './cluster-guard.js';
 import { controlledShutdown } from './controlled-shutdown.js';
 import { CoordinatorLink } from './coordinator-link.js';
 import { fetchHandler } from './fetch-handler.js';
@@ -88,13 +89,14 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
   metrics?.attach({ registry, metadata, groups });
   const subscribe = subscribeHandler(registry, logger, forwarder);
   const fetch = fetchHandler(registry, logger, forwarder);
+  const brokerDefinition = brokerServerDefinition();
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer(config.host, config.port, [
       {
         name: 'runnel.v1.Broker',
-        definition: brokerServerDefinition(),
-        implementation: {
+        definition: brokerDefinition,
+        implementation: guardCluster(brokerDefinition, {
           Produce: produceHandler(produce, logger, forwarder),
           ProduceStream: produceStreamHandler(produce, logger, forwarder),
           Subscribe: metrics === undefined ? subscribe : instrumentSubscribe(subscribe, metrics),
@@ -108,7 +110,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
               return link.createInternalTopic(name, partitions);
             },
           }),
-        },
+        }, () => metadata.snapshot.clusterId),
       },
       {
         name: 'runnel.v1.Replication',

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_METADATA, PRODUCE_BATCH_BYTES_MAX, partitionForKey } from '@runnel/protocol';
+import { CLUSTER_ID_HEADER, ERROR_METADATA, PRODUCE_BATCH_BYTES_MAX, partitionForKey } from '@runnel/protocol';
 import type {
   FetchRequest, FetchResponse__Output, ListOffsetsRequest, ListOffsetsResponse__Output, ProduceStreamRequest,
   ProduceStreamResponse__Output, ClusterMetadata__Output, GetMetadataRequest,
 } from '@runnel/protocol';
 import { PRODUCE_STREAM_IN_FLIGHT_MAX } from '../src/index.js';
-import { errorCode, failure, produce, startHarness, topic, unary, value } from './helpers.js';
+import { STUB_CLUSTER_ID, errorCode, failure, produce, startHarness, topic, unary, value } from './helpers.js';
 import type { Harness } from './helpers.js';
 
 let h: Harness;
@@ -207,5 +207,45 @@ describe('ProduceStream', () => {
     await done;
     expect(answers).toHaveLength(2);
     expect(answers.filter((a) => a.ok).length + answers.filter((a) => a.error?.code === 'INVALID_REQUEST').length).toBe(2);
+  });
+});
+
+describe('calls meant for another cluster', () => {
+  const forCluster = (id: string): grpc.Metadata => {
+    const md = new grpc.Metadata();
+    md.set(CLUSTER_ID_HEADER, id);
+    return md;
+  };
+
+  it('are refused with WRONG_CLUSTER and write or read nothing (Produce, ProduceStream, Subscribe); a matching or absent header is served', async () => {
+    const before = await leo('events', 1);
+    const unaryRefused = await failure(new Promise((resolve, reject) => h.client.Produce(
+      { topic: 'events', partition: 1, records: [value('elsewhere')] }, forCluster('another-cluster'), (err, res) => (err ? reject(err) : resolve(res)),
+    )));
+    expect(unaryRefused.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(errorCode(unaryRefused)).toBe('WRONG_CLUSTER');
+    expect(unaryRefused.details).toContain('another-cluster');
+
+    const call = h.client.ProduceStream(forCluster('another-cluster'));
+    const streamRefused = await new Promise<grpc.ServiceError>((resolve) => {
+      call.on('data', () => undefined);
+      call.on('error', (err: grpc.ServiceError) => resolve(err));
+      call.write({ correlationId: 1, request: { topic: 'events', partition: 1, records: [value('elsewhere')] } });
+    });
+    expect(errorCode(streamRefused)).toBe('WRONG_CLUSTER');
+    // Refused at the call's start, before any message: a subscription never sees this cluster's records.
+    const sub = h.client.Subscribe(forCluster('another-cluster'));
+    const subscribeRefused = await new Promise<grpc.ServiceError>((resolve) => {
+      sub.on('data', () => undefined);
+      sub.on('error', (err: grpc.ServiceError) => resolve(err));
+    });
+    expect(errorCode(subscribeRefused)).toBe('WRONG_CLUSTER');
+    expect(await leo('events', 1)).toBe(before);
+
+    const served = await new Promise((resolve, reject) => h.client.Produce(
+      { topic: 'events', partition: 1, records: [value('here')] }, forCluster(STUB_CLUSTER_ID), (err, res) => (err ? reject(err) : resolve(res)),
+    ));
+    expect(served).toMatchObject({ baseOffset: before });
+    expect((await produce(h.client, { topic: 'events', partition: 1, records: [value('no header')] })).baseOffset).toBe(before + 1);
   });
 });

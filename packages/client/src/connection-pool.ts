@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { GRPC_CHANNEL_OPTIONS, dialAddress, fromServiceError, runnelGrpc, type BrokerClient, type CoordinatorClient } from '@runnel/protocol';
+import { CLUSTER_ID_HEADER, GRPC_CHANNEL_OPTIONS, dialAddress, fromServiceError, runnelGrpc, type BrokerClient, type CoordinatorClient } from '@runnel/protocol';
 import { ClientClosedError } from './client-errors.js';
 
 /**
@@ -26,6 +26,15 @@ export class ConnectionPool {
   private readonly coordinators = new Map<string, CoordinatorClient>();
   private readonly calls = new Set<Cancellable>();
   private closed = false;
+  /** The cluster of the metadata (set by MetadataCache); sent on every broker call. */
+  clusterId = '';
+  /** Adds CLUSTER_ID_HEADER, so a broker of another cluster refuses the call instead of serving it. */
+  private readonly clusterHeader: grpc.Interceptor = (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+    start: (metadata, listener, next) => {
+      if (this.clusterId !== '') metadata.set(CLUSTER_ID_HEADER, this.clusterId);
+      next(metadata, listener);
+    },
+  });
 
   /** `addressMap`: addresses to dial instead of the ones metadata names (else RUNNEL_DIAL_MAP). */
   constructor(private readonly addressMap: Readonly<Record<string, string>> = {}) {}
@@ -44,7 +53,7 @@ export class ConnectionPool {
     let c = this.brokers.get(address);
     if (c === undefined) {
       const Ctor = runnelGrpc().runnel.v1.Broker;
-      c = new Ctor(address, grpc.credentials.createInsecure(), { channelOverride: this.channel(address) });
+      c = new Ctor(address, grpc.credentials.createInsecure(), { channelOverride: this.channel(address), interceptors: [this.clusterHeader] });
       this.brokers.set(address, c);
     }
     return c;

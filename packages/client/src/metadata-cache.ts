@@ -115,6 +115,7 @@ export class MetadataCache {
     if (cur === undefined || md.version >= cur.version || md.clusterId !== cur.clusterId) {
       if (cur === undefined || md.version !== cur.version) this.log.debug({ version: md.version }, 'metadata updated');
       this.snapshot = md;
+      this.pool.clusterId = md.clusterId;
       for (const [key, hint] of this.hints) {
         if (hint.version < md.version || md.clusterId !== cur?.clusterId) this.hints.delete(key);
       }

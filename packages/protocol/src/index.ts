@@ -19,5 +19,6 @@ export type { ServiceRegistration, RunningServer } from './grpc-server.js';
 export { announceReady, exitOnSignals, envOptions, SHUTDOWN_MS_MAX } from './process-lifecycle.js';
 export type { ReadyMessage } from './process-lifecycle.js';
 export { DIAL_MAP_ENV, dialAddress, parseDialMap } from './dial-map.js';
+export { CLUSTER_ID_HEADER } from './cluster-header.js';
 export { startMetricsServer } from './metrics-server.js';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
