@@ -2,25 +2,16 @@
 // of its followers, but still heard by the coordinator and by clients, gives up its leadership within
 // seconds (it reports itself isolated; the coordinator elects one of the others, which can form a
 // majority), so writes go on during the cut and nothing acknowledged is lost.
-import { afterEach, describe, expect, it } from 'vitest';
-import { RunnelClient } from '@runnel/client';
-import { startCluster, waitFor } from '@runnel/testkit';
-import type { Cluster } from '@runnel/testkit';
-import { checkReplicasOnDisk, partitionInfo, SESSION_TIMEOUT_MS, waitFullyInSync } from './support/replicated-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '@runnel/testkit';
+import { checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
 import { ProduceWorkload } from './support/workload.js';
 
 describe('leader isolated from its followers', () => {
-  let running: { cluster: Cluster; client: RunnelClient } | undefined;
-  afterEach(async () => {
-    await running?.client.close();
-    await running?.cluster.stopAll({ removeData: true });
-    running = undefined;
-  });
+  const fixture = replicatedClusterFixture({ networkFaults: true });
 
   it('loses its leadership to a follower within seconds while the cut lasts; every acknowledged record survives on every replica', async () => {
-    const cluster = await startCluster({ brokers: 3, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatIntervalMs: 200, fsync: 'always', networkFaults: true });
-    const client = new RunnelClient({ ...cluster.clientOptions(), requestTimeoutMs: 3000, retry: { retriesMax: 60, initialBackoffMs: 50, backoffMsMax: 500 } });
-    running = { cluster, client };
+    const { cluster, client } = await fixture.start();
     const topic = await client.admin.createTopic({ name: 'isolated', partitions: 1, replicationFactor: 3 });
     await waitFullyInSync(client, 'isolated');
     const producer = client.producer({ acks: 'quorum', lingerMs: 1 });

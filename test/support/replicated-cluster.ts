@@ -9,16 +9,22 @@ import { compareReplicas, readReplicaLog } from './replica-log.js';
 
 export const SESSION_TIMEOUT_MS = 1000;
 
-export async function startReplicatedCluster(): Promise<{ cluster: Cluster; client: RunnelClient }> {
+export interface ReplicatedClusterOptions {
+  /** Fault proxies on every link (`cluster.network`); the client dials through them. */
+  readonly networkFaults?: boolean;
+}
+
+export async function startReplicatedCluster(options: ReplicatedClusterOptions = {}): Promise<{ cluster: Cluster; client: RunnelClient }> {
   const cluster = await startCluster({
     brokers: 3,
     sessionTimeoutMs: SESSION_TIMEOUT_MS,
     heartbeatIntervalMs: 200,
     fsync: 'always',
     env: { RUNNEL_PREFERRED_LEADER_CHECK_INTERVAL_MS: '1000' },
+    ...(options.networkFaults === true ? { networkFaults: true } : {}),
   });
   const client = new RunnelClient({
-    bootstrap: cluster.bootstrap,
+    ...cluster.clientOptions(),
     requestTimeoutMs: 3000,
     retry: { retriesMax: 40, initialBackoffMs: 50, backoffMsMax: 500 },
   });
@@ -29,7 +35,7 @@ export async function startReplicatedCluster(): Promise<{ cluster: Cluster; clie
  * For a describe block: `start()` gives a fresh replicated cluster and client, stopped (data removed)
  * after each test.
  */
-export function replicatedClusterFixture(): { start(): Promise<{ cluster: Cluster; client: RunnelClient }> } {
+export function replicatedClusterFixture(options: ReplicatedClusterOptions = {}): { start(): Promise<{ cluster: Cluster; client: RunnelClient }> } {
   let current: { cluster: Cluster; client: RunnelClient } | undefined;
   afterEach(async () => {
     await current?.client.close();
@@ -38,7 +44,7 @@ export function replicatedClusterFixture(): { start(): Promise<{ cluster: Cluste
   });
   return {
     async start() {
-      current = await startReplicatedCluster();
+      current = await startReplicatedCluster(options);
       return current;
     },
   };

@@ -3,11 +3,13 @@ import { CLUSTER_ID_HEADER, RunnelError, toGrpcStatus } from '@runnel/protocol';
 
 type Handler = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => void;
 
-/** Why a call must be refused, or undefined: its CLUSTER_ID_HEADER (when present) must name this broker's cluster. */
-export function clusterMismatch(metadata: grpc.Metadata, ours: string): RunnelError | undefined {
-  const theirs = String(metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
-  if (theirs === '' || ours === '' || theirs === ours) return undefined;
-  return new RunnelError('WRONG_CLUSTER', `this broker is in cluster "${ours}", the request is for cluster "${theirs}"; refresh metadata from your bootstrap coordinator`);
+/**
+ * The one rule for every peer that names its cluster (client header, replication frame,
+ * PrepareEpoch): once this broker knows its cluster (`ours`), anything naming another is refused.
+ */
+export function wrongCluster(what: string, theirs: string, ours: string): RunnelError | undefined {
+  if (ours === '' || theirs === ours) return undefined;
+  return new RunnelError('WRONG_CLUSTER', `${what} is for cluster "${theirs}", this broker is in cluster "${ours}"; refresh metadata from the bootstrap coordinator`);
 }
 
 /**
@@ -21,7 +23,9 @@ export function guardCluster(definition: grpc.ServiceDefinition, implementation:
     const streamsResponses = definition[name]?.responseStream === true;
     const inner = handler as unknown as Handler;
     const guarded: Handler = (call, callback) => {
-      const refused = clusterMismatch(call.metadata, clusterId());
+      const theirs = String(call.metadata.get(CLUSTER_ID_HEADER)[0] ?? '');
+      // The header is optional: calls without it are served.
+      const refused = theirs === '' ? undefined : wrongCluster(`${name} call`, theirs, clusterId());
       if (refused === undefined) {
         inner(call, callback);
       } else if (streamsResponses) {

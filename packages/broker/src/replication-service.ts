@@ -5,6 +5,7 @@ import type { PrepareEpochRequest__Output, PrepareEpochResponse, ReplicateFrame,
 import { PREPARE_EPOCH_TIMEOUT_MS_DEFAULT } from './constants.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
+import { wrongCluster } from './cluster-guard.js';
 import type { MetadataView } from './metadata-view.js';
 import type { ReplicationTransport } from './replication-transport.js';
 
@@ -39,10 +40,8 @@ export function replicationImplementation(registry: PartitionRegistry, transport
       let req: PrepareEpochRequest__Output;
       try {
         req = validate(call.request);
-        const ours = metadata.snapshot.clusterId;
-        if (ours !== '' && req.clusterId !== ours) {
-          throw new RunnelError('WRONG_CLUSTER', `PrepareEpoch from cluster "${req.clusterId}", this broker is in cluster "${ours}"`);
-        }
+        const refused = wrongCluster('PrepareEpoch', req.clusterId, metadata.snapshot.clusterId);
+        if (refused !== undefined) throw refused;
       } catch (err) {
         callback(toGrpcStatus(reportError(logger, err, 'prepare epoch')));
         return;

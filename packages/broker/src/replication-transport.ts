@@ -1,8 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RunnelError, toGrpcStatus } from '@runnel/protocol';
+import { toGrpcStatus, type RunnelError } from '@runnel/protocol';
 import type { ReplicateFrame, ReplicateFrame__Output } from '@runnel/protocol';
 import type { ReplicaOutput } from '@runnel/replication';
+import { wrongCluster } from './cluster-guard.js';
 import { FollowerLink } from './follower-link.js';
 import type { MetadataView } from './metadata-view.js';
 import { fromWire, toWire } from './replication-codec.js';
@@ -72,12 +73,10 @@ export class ReplicationTransport {
     return this.#o.metadata.snapshot.clusterId;
   }
 
-  /** Why a frame must be dropped, or undefined to take it. */
-  #foreign(frame: ReplicateFrame__Output): string | undefined {
+  /** undefined to take a frame; 'unknown' while this broker has no cluster id yet; else the WRONG_CLUSTER error. */
+  #refusal(frame: ReplicateFrame__Output): RunnelError | 'unknown' | undefined {
     const ours = this.#clusterId();
-    if (ours === '') return 'this broker has no metadata yet';
-    if (frame.clusterId !== ours) return `frame of cluster "${frame.clusterId}", this broker is in cluster "${ours}"`;
-    return undefined;
+    return ours === '' ? 'unknown' : wrongCluster('replication frame', frame.clusterId, ours);
   }
 
   #linkTo(leaderId: number): FollowerLink | undefined {
@@ -91,9 +90,9 @@ export class ReplicationTransport {
       nodeId: this.#o.nodeId, leaderId, address, logger: this.#o.logger,
       clusterId: () => this.#clusterId(),
       onFrame: (from, frame) => {
-        const why = this.#foreign(frame);
-        if (why === undefined) this.#onFrame(from, frame);
-        else this.#o.logger.debug({ leader: leaderId, address, reason: why }, 'dropped a replication frame from the leader');
+        const refused = this.#refusal(frame);
+        if (refused === undefined) this.#onFrame(from, frame);
+        else this.#o.logger.debug({ leader: leaderId, address, reason: refused === 'unknown' ? 'no cluster id yet' : refused.message }, 'dropped a replication frame from the leader');
       },
       stillWanted: () => {
         const b = this.#o.metadata.broker(leaderId);
@@ -123,13 +122,13 @@ export class ReplicationTransport {
     };
     call.on('data', (frame: ReplicateFrame__Output) => {
       if (rejected) return;
-      const why = this.#foreign(frame);
-      if (why !== undefined) {
-        if (this.#clusterId() === '') return; // cannot tell yet; the sender's fetches are re-sent
+      const refused = this.#refusal(frame);
+      if (refused === 'unknown') return; // cannot tell yet; the sender's fetches are re-sent
+      if (refused !== undefined) {
         rejected = true;
-        this.#o.logger.warn({ sender: frame.senderId, peer: call.getPeer(), reason: why }, 'refused a replication stream from another cluster');
+        this.#o.logger.warn({ sender: frame.senderId, peer: call.getPeer(), reason: refused.message }, 'refused a replication stream from another cluster');
         detach();
-        call.emit('error', toGrpcStatus(new RunnelError('WRONG_CLUSTER', `replication ${why}`, { retriable: true })));
+        call.emit('error', toGrpcStatus(refused));
         return;
       }
       if (sender !== frame.senderId) {
