@@ -4,18 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
 import { SESSION_TIMEOUT_MS, checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
-import { ProduceWorkload } from './support/workload.js';
 
 describe('follower and paused-leader failures', () => {
   const fixture = replicatedClusterFixture();
 
   it('kill -9 of a follower: the high watermark keeps moving; restarted, it catches up', async () => {
-    const { cluster, client } = await fixture.start();
-    const topic = await client.admin.createTopic({ name: 'kill-follower', partitions: 1, replicationFactor: 3 });
-    await waitFullyInSync(client, 'kill-follower');
-    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
-    const load = new ProduceWorkload(producer, 'kill-follower', 4, 0);
-    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+    const { cluster, client, topic, producer, load } = await fixture.startUnderLoad('kill-follower', { workers: 4, partition: 0, acksBefore: 500 });
 
     const p = await partitionInfo(client, 'kill-follower', 0);
     const follower = p.replicas.find((b) => b !== p.leader)!;
@@ -36,12 +30,7 @@ describe('follower and paused-leader failures', () => {
   });
 
   it('a leader paused past the session timeout is replaced and fenced, then rejoins without losing anything acknowledged', async () => {
-    const { cluster, client } = await fixture.start();
-    const topic = await client.admin.createTopic({ name: 'pause-leader', partitions: 1, replicationFactor: 3 });
-    await waitFullyInSync(client, 'pause-leader');
-    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
-    const load = new ProduceWorkload(producer, 'pause-leader', 4, 0);
-    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+    const { cluster, client, topic, producer, load } = await fixture.startUnderLoad('pause-leader', { workers: 4, partition: 0, acksBefore: 500 });
 
     const before = await partitionInfo(client, 'pause-leader', 0);
     await cluster.pause(before.leader);

@@ -5,18 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
 import { checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
-import { ProduceWorkload } from './support/workload.js';
 
 describe('leader isolated from its followers', () => {
   const fixture = replicatedClusterFixture({ networkFaults: true });
 
   it('loses its leadership to a follower within seconds while the cut lasts; every acknowledged record survives on every replica', async () => {
-    const { cluster, client } = await fixture.start();
-    const topic = await client.admin.createTopic({ name: 'isolated', partitions: 1, replicationFactor: 3 });
-    await waitFullyInSync(client, 'isolated');
-    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
-    const load = new ProduceWorkload(producer, 'isolated', 4, 0);
-    await waitFor(() => load.acked.size >= 300, { timeoutMs: 30_000, description: '300 acks before the cut' });
+    const { cluster, client, topic, producer, load } = await fixture.startUnderLoad('isolated', { workers: 4, partition: 0, acksBefore: 300 });
 
     const before = await partitionInfo(client, 'isolated', 0);
     const followers = before.replicas.filter((b) => b !== before.leader);

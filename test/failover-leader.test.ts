@@ -4,18 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
 import { failure, rawBroker } from './grpc-raw.js';
 import { checkReplicasOnDisk, partitionInfo, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
-import { ProduceWorkload } from './support/workload.js';
 
 describe('leader failure', () => {
   const fixture = replicatedClusterFixture();
 
   it('kill -9 of the leader under QUORUM load: every acknowledged record survives, on every replica, at its offset', async () => {
-    const { cluster, client } = await fixture.start();
-    const topic = await client.admin.createTopic({ name: 'kill-leader', partitions: 1, replicationFactor: 3 });
-    await waitFullyInSync(client, 'kill-leader');
-    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
-    const load = new ProduceWorkload(producer, 'kill-leader', 6, 0);
-    await waitFor(() => load.acked.size >= 1000, { timeoutMs: 30_000, description: '1000 acks before the kill' });
+    const { cluster, client, topic, producer, load } = await fixture.startUnderLoad('kill-leader', { workers: 6, partition: 0, acksBefore: 1000 });
 
     const before = await partitionInfo(client, 'kill-leader', 0);
     await cluster.kill(before.leader);

@@ -3,18 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '@runnel/testkit';
 import { checkReplicasOnDisk, replicatedClusterFixture, waitFullyInSync } from './support/replicated-cluster.js';
-import { ProduceWorkload } from './support/workload.js';
 
 describe('rolling restart', () => {
   const fixture = replicatedClusterFixture();
 
   it('restarts every broker one by one under QUORUM load with zero failed produces', async () => {
-    const { cluster, client } = await fixture.start();
-    const topic = await client.admin.createTopic({ name: 'rolling', partitions: 3, replicationFactor: 3 });
-    await waitFullyInSync(client, 'rolling');
-    const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
-    const load = new ProduceWorkload(producer, 'rolling', 6);
-    await waitFor(() => load.acked.size >= 500, { timeoutMs: 30_000 });
+    const { cluster, client, topic, producer, load } = await fixture.startUnderLoad('rolling', { partitions: 3, workers: 6, acksBefore: 500 });
 
     for (const broker of cluster.brokers.map((b) => b.id)) {
       const ackedBefore = load.acked.size;

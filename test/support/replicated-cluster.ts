@@ -4,8 +4,10 @@ import { afterEach } from 'vitest';
 import { RunnelClient } from '@runnel/client';
 import { startCluster, waitFor } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
+import type { Producer } from '@runnel/client';
 import type { TopicInfo__Output } from '@runnel/protocol';
 import { compareReplicas, readReplicaLog } from './replica-log.js';
+import { ProduceWorkload } from './workload.js';
 
 export const SESSION_TIMEOUT_MS = 1000;
 
@@ -35,7 +37,31 @@ export async function startReplicatedCluster(options: ReplicatedClusterOptions =
  * For a describe block: `start()` gives a fresh replicated cluster and client, stopped (data removed)
  * after each test.
  */
-export function replicatedClusterFixture(options: ReplicatedClusterOptions = {}): { start(): Promise<{ cluster: Cluster; client: RunnelClient }> } {
+export interface LoadSpec {
+  readonly partitions?: number;
+  /** Concurrent senders. */
+  readonly workers: number;
+  /** Send to this partition only (default: let the partitioner spread the records). */
+  readonly partition?: number;
+  /** Acks to wait for before returning. */
+  readonly acksBefore: number;
+}
+
+export interface LoadedCluster {
+  readonly cluster: Cluster;
+  readonly client: RunnelClient;
+  readonly topic: TopicInfo__Output;
+  readonly producer: Producer;
+  readonly load: ProduceWorkload;
+}
+
+export interface ReplicatedClusterFixture {
+  start(): Promise<{ cluster: Cluster; client: RunnelClient }>;
+  /** start(), then topic `name` replicated 3 times and fully in sync, under a QUORUM load that has had `acksBefore` acks. */
+  startUnderLoad(name: string, spec: LoadSpec): Promise<LoadedCluster>;
+}
+
+export function replicatedClusterFixture(options: ReplicatedClusterOptions = {}): ReplicatedClusterFixture {
   let current: { cluster: Cluster; client: RunnelClient } | undefined;
   afterEach(async () => {
     await current?.client.close();
@@ -46,6 +72,15 @@ export function replicatedClusterFixture(options: ReplicatedClusterOptions = {})
     async start() {
       current = await startReplicatedCluster(options);
       return current;
+    },
+    async startUnderLoad(name, spec) {
+      const { cluster, client } = await this.start();
+      const topic = await client.admin.createTopic({ name, partitions: spec.partitions ?? 1, replicationFactor: 3 });
+      await waitFullyInSync(client, name);
+      const producer = client.producer({ acks: 'quorum', lingerMs: 1 });
+      const load = new ProduceWorkload(producer, name, spec.workers, spec.partition);
+      await waitFor(() => load.acked.size >= spec.acksBefore, { timeoutMs: 30_000, description: `${spec.acksBefore} acks before the fault` });
+      return { cluster, client, topic, producer, load };
     },
   };
 }
