@@ -144,6 +144,7 @@ export class ReplicaDriver {
         epochEntries: log.epochEntries(),
         highWatermark: Math.min(log.highWatermark, log.logEndOffset),
         promisedEpoch: options.promisedEpoch,
+        logStart: { offset: log.logStartOffset, epochBefore: log.epochBeforeLogStart },
       },
     });
     this.#publishedHw = this.#replica.highWatermark;

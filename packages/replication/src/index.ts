@@ -39,8 +39,8 @@ export {
   REPLICAS_MAX,
   SESSION_TIMEOUT_TICKS,
 } from './constants.js';
-export { EpochCache } from './epoch-cache.js';
-export type { EpochEnd, EpochEntry } from './epoch-cache.js';
+export { EpochCache, LOG_START_ZERO } from './epoch-cache.js';
+export type { EpochEnd, EpochEntry, LogStart } from './epoch-cache.js';
 export { batchEnd } from './messages.js';
 export type {
   Acks,
@@ -90,7 +90,7 @@ export type {
 export { FailureDetector } from './failure-detector.js';
 export { MemoryLogStorage } from './memory-log.js';
 export type { LogOpCompletion } from './memory-log.js';
-export { DEFAULT_FAULTS, LEADER_CHURN_FAULTS, LEADER_ISOLATION_FAULTS, NO_FAULTS, runSimulation } from './simulator/cluster.js';
+export { DEFAULT_FAULTS, LEADER_CHURN_FAULTS, LEADER_ISOLATION_FAULTS, NO_FAULTS, OWN_HW_RETENTION_FAULTS, RETENTION_FAULTS, runSimulation } from './simulator/cluster.js';
 export type { FaultProfile, SimulationOptions, SimulationResult, SimulationStats } from './simulator/cluster.js';
 export { InvariantChecker, recordIdentity } from './simulator/invariants.js';
 export type { ReplicaWatch, Violation } from './simulator/invariants.js';

@@ -1,5 +1,5 @@
 import { assert } from './assert.js';
-import { EpochCache, type EpochEnd, type EpochEntry } from './epoch-cache.js';
+import { EpochCache, LOG_START_ZERO, type EpochEnd, type EpochEntry, type LogStart } from './epoch-cache.js';
 import { batchEnd, type ReplicaBatch } from './messages.js';
 import type { RestoredReplicaState } from './partition-replica.js';
 
@@ -16,7 +16,8 @@ type LogOp = { readonly kind: 'append'; readonly batch: ReplicaBatch } | { reado
  * (LEO moves immediately, reads see the batch) and become durable later, in order: the owner calls
  * {@link completeOps} to make the next operations durable (what group commit + fsync does) and
  * {@link crash} to lose everything not yet durable. The HW checkpoint becomes durable with the next
- * {@link completeOps}. Batches are dense from offset 0 (no retention here).
+ * {@link completeOps}. Batches are dense from the log start, which {@link applyRetention} moves
+ * (durably at once: deleting old committed batches is safe to lose or to keep).
  */
 export class MemoryLogStorage {
   #batches: ReplicaBatch[];
@@ -26,20 +27,23 @@ export class MemoryLogStorage {
   #pending: LogOp[] = [];
   #hw: number;
   #durableHw: number;
+  #start: LogStart;
 
-  constructor(initial: { batches?: readonly ReplicaBatch[]; highWatermark?: number } = {}) {
+  /** `logStart`: where a log retention already trimmed starts (default offset 0). */
+  constructor(initial: { batches?: readonly ReplicaBatch[]; highWatermark?: number; logStart?: LogStart } = {}) {
     const batches = [...(initial.batches ?? [])];
-    let at = 0;
-    const cache = new EpochCache();
+    this.#start = initial.logStart ?? LOG_START_ZERO;
+    let at = this.#start.offset;
+    const cache = new EpochCache([], this.#start);
     for (const b of batches) {
-      assert(b.baseOffset === at, 'initial batches must be dense from 0');
+      assert(b.baseOffset === at, 'initial batches must be dense from the log start');
       cache.append(b.epoch, b.baseOffset);
       at = batchEnd(b);
     }
     this.#batches = batches;
     this.#cache = cache;
     this.#durable = [...batches];
-    this.#durableCache = new EpochCache(cache.entries());
+    this.#durableCache = new EpochCache(cache.entries(), this.#start);
     this.#hw = initial.highWatermark ?? 0;
     this.#durableHw = this.#hw;
     assert(this.#hw <= at, 'HW beyond LEO');
@@ -48,12 +52,15 @@ export class MemoryLogStorage {
   /** LEO of the written view. */
   get logEndOffset(): number {
     const last = this.#batches.at(-1);
-    return last === undefined ? 0 : batchEnd(last);
+    return last === undefined ? this.#start.offset : batchEnd(last);
   }
   /** LEO of what a crash would leave. */
   get durableEndOffset(): number {
     const last = this.#durable.at(-1);
-    return last === undefined ? 0 : batchEnd(last);
+    return last === undefined ? this.#start.offset : batchEnd(last);
+  }
+  get logStart(): LogStart {
+    return this.#start;
   }
   get lastEpoch(): number {
     return this.#cache.lastEpoch;
@@ -97,6 +104,7 @@ export class MemoryLogStorage {
 
   /** Drops every batch holding an offset >= `offset` (a straddling batch is dropped whole). */
   truncateTo(offset: number): void {
+    assert(offset >= this.#start.offset, `truncation to ${offset} below the log start ${this.#start.offset}`);
     this.#batches = dropFrom(this.#batches, offset);
     this.#cache.truncateTo(this.logEndOffset);
     this.#pending.push({ kind: 'truncate', offset });
@@ -140,18 +148,37 @@ export class MemoryLogStorage {
     return done;
   }
 
+  /**
+   * Retention: deletes the oldest whole batches that are durable and end at or below `notAbove` (the
+   * replica's HW), in both views at once, and moves the log start past them. Returns the records deleted.
+   */
+  applyRetention(notAbove: number): number {
+    const limit = Math.min(notAbove, this.#durableHw, this.durableEndOffset);
+    let n = 0;
+    while (n < this.#durable.length && batchEnd(this.#durable[n]!) <= limit) n++;
+    if (n === 0) return 0;
+    const newStart = batchEnd(this.#durable[n - 1]!);
+    const deleted = newStart - this.#start.offset;
+    this.#start = { offset: newStart, epochBefore: this.#durableCache.epochBefore(newStart) };
+    this.#durable = this.#durable.slice(n);
+    this.#batches = this.#batches.filter((b) => b.baseOffset >= newStart);
+    this.#durableCache = new EpochCache(entriesFrom(this.#durableCache.entries(), newStart, this.durableEndOffset), this.#start);
+    this.#cache = new EpochCache(entriesFrom(this.#cache.entries(), newStart, this.logEndOffset), this.#start);
+    return deleted;
+  }
+
   /** Process crash: everything not durable is gone. */
   crash(): void {
     this.#pending = [];
     this.#batches = [...this.#durable];
-    this.#cache = new EpochCache(this.#durableCache.entries());
+    this.#cache = new EpochCache(this.#durableCache.entries(), this.#start);
     this.#hw = this.#durableHw;
   }
 
   /** What a restarted replica recovers (everything in the written view is durable after crash()). */
   recovered(promisedEpoch: number): RestoredReplicaState {
     assert(this.#pending.length === 0, 'recover only after crash() or with nothing pending');
-    return { logEndOffset: this.logEndOffset, epochEntries: this.#cache.entries(), highWatermark: this.#hw, promisedEpoch };
+    return { logEndOffset: this.logEndOffset, epochEntries: this.#cache.entries(), highWatermark: this.#hw, promisedEpoch, logStart: this.#start };
   }
 
   /** Index of the first batch ending after `offset`. */
@@ -165,6 +192,20 @@ export class MemoryLogStorage {
     }
     return lo;
   }
+}
+
+/** What storage keeps of an epoch cache once the log starts at `start` (as packages/storage does). */
+function entriesFrom(entries: readonly EpochEntry[], start: number, logEndOffset: number): EpochEntry[] {
+  // An emptied log keeps no entry: its LogStart carries the epoch before it.
+  if (start >= logEndOffset) return [];
+  const out: EpochEntry[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const next = entries[i + 1];
+    if (next !== undefined && next.startOffset <= start) continue;
+    out.push(e.startOffset < start ? { epoch: e.epoch, startOffset: start } : e);
+  }
+  return out;
 }
 
 function dropFrom(batches: ReplicaBatch[], offset: number): ReplicaBatch[] {

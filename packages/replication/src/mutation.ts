@@ -7,13 +7,19 @@
  * - `ack-before-quorum`: QUORUM produces are acknowledged on the leader's local durable append.
  * - `no-divergence-check`: the leader accepts any (fetchOffset, lastFetchedEpoch) as a prefix of its log.
  * - `unclean-election`: the coordinator elects from fewer than a majority of promises after a timeout.
+ * - `forget-log-start-epoch`: a restarted replica forgets the epoch before its log start, so a log
+ *   retention emptied promises as if it held nothing (it can lose an election it must win).
+ * - `empty-log-diverges`: as before issue 11: the epoch before the log start is forgotten, a fetch
+ *   with no epoch is diverging, and a follower with no common epoch truncates to 0 (below its HW).
  */
 export type Mutation =
   | 'no-epoch-start-rule'
   | 'no-promise'
   | 'ack-before-quorum'
   | 'no-divergence-check'
-  | 'unclean-election';
+  | 'unclean-election'
+  | 'forget-log-start-epoch'
+  | 'empty-log-diverges';
 
 export const MUTATIONS: readonly Mutation[] = [
   'no-epoch-start-rule',
@@ -21,4 +27,6 @@ export const MUTATIONS: readonly Mutation[] = [
   'ack-before-quorum',
   'no-divergence-check',
   'unclean-election',
+  'forget-log-start-epoch',
+  'empty-log-diverges',
 ];

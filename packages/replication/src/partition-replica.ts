@@ -13,7 +13,7 @@ import {
   PRODUCE_TIMEOUT_TICKS_DEFAULT,
   REPLICAS_MAX,
 } from './constants.js';
-import { EpochCache, type EpochEntry } from './epoch-cache.js';
+import { EpochCache, LOG_START_ZERO, type EpochEntry, type LogStart } from './epoch-cache.js';
 import { batchEnd } from './messages.js';
 import type {
   Acks,
@@ -113,6 +113,8 @@ export interface RestoredReplicaState {
   readonly highWatermark: number;
   /** The last persisted promise (0 if none). */
   readonly promisedEpoch: number;
+  /** Where retention left the log's start (default: offset 0). */
+  readonly logStart?: LogStart;
 }
 
 export interface ReplicaConfig {
@@ -262,7 +264,11 @@ export class PartitionReplica {
     this.#cfg = { ...DEFAULT_REPLICA_CONFIG, ...options.config };
     this.#mutation = options.mutation;
     assert(restored.highWatermark >= 0 && restored.highWatermark <= restored.logEndOffset, 'restored HW beyond LEO');
-    this.#cache = new EpochCache(restored.epochEntries);
+    let logStart = restored.logStart ?? LOG_START_ZERO;
+    if (this.#mutation === 'forget-log-start-epoch' || this.#mutation === 'empty-log-diverges') logStart = { offset: logStart.offset, epochBefore: -1 };
+    // Retention deletes only below the HW: a log's start is never above what it has committed.
+    assert(logStart.offset <= restored.highWatermark, `restored log start ${logStart.offset} beyond HW ${restored.highWatermark}`);
+    this.#cache = new EpochCache(restored.epochEntries, logStart);
     this.#leo = restored.logEndOffset;
     this.#durableLeo = restored.logEndOffset;
     this.#hw = restored.highWatermark;
@@ -658,6 +664,9 @@ export class PartitionReplica {
     if (fetchOffset > this.#leo) return false;
     if (this.#mutation === 'no-divergence-check') return true;
     if (fetchOffset === 0) return true;
+    // A follower with no epoch at all holds no batch: retention emptied its log below its HW, so
+    // everything before `fetchOffset` is committed, and so in this log (Kafka's truncate-to-HW case).
+    if (lastFetchedEpoch < 0 && this.#mutation !== 'empty-log-diverges') return true;
     const r = this.#cache.endOffsetForEpoch(lastFetchedEpoch, this.#leo);
     return r.epoch === lastFetchedEpoch && r.endOffset >= fetchOffset;
   }
@@ -831,14 +840,15 @@ export class PartitionReplica {
     if (m.fetchOffset !== this.#leo || m.lastFetchedEpoch !== this.#cache.lastEpoch) return;
     // Truncate only to offsets known to be batch boundaries of this log (storage drops a straddling
     // batch whole): the leader's end of an epoch we share, or the start of one of our epochs.
-    let target = 0;
+    // With no epoch in common that we know of (retention deleted it here or on the leader), only
+    // what lies above our HW can diverge: everything below it is committed, so the leader has it.
+    let target = this.#mutation === 'empty-log-diverges' ? 0 : this.#hw;
     if (m.divergingEpoch >= 0) {
       const own = this.#cache.endOffsetForEpoch(m.divergingEpoch, this.#leo);
-      if (own.epoch < 0) target = 0;
-      else if (own.epoch === m.divergingEpoch) target = Math.min(m.endOffset, own.endOffset);
+      if (own.epoch === m.divergingEpoch) target = Math.min(m.endOffset, own.endOffset);
       // We lack the leader's epoch: drop everything after our largest epoch below it; the next
       // fetch goes on from there (KIP-279: one round per epoch).
-      else target = own.endOffset;
+      else if (own.epoch >= 0) target = own.endOffset;
     }
     if (target < this.#leo) this.#truncateLocal(target);
     this.#fetchDue = true;

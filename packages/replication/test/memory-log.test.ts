@@ -17,7 +17,9 @@ describe('MemoryLogStorage (in-memory twin of the partition log)', () => {
     log.crash();
     expect(log.logEndOffset).toBe(3);
     expect(log.lastEpoch).toBe(1);
-    expect(log.recovered(4)).toEqual({ logEndOffset: 3, epochEntries: [{ epoch: 1, startOffset: 0 }], highWatermark: 0, promisedEpoch: 4 });
+    expect(log.recovered(4)).toEqual({
+      logEndOffset: 3, epochEntries: [{ epoch: 1, startOffset: 0 }], highWatermark: 0, promisedEpoch: 4, logStart: { offset: 0, epochBefore: -1 },
+    });
   });
 
   it('a truncation not yet durable is undone by a crash', () => {
@@ -54,6 +56,21 @@ describe('MemoryLogStorage (in-memory twin of the partition log)', () => {
     log.crash();
     expect(log.highWatermark).toBe(1);
   });
+
+  it('retention deletes durable whole batches below the HW; an emptied log restores with its start and the epoch before it', () => {
+    const log = new MemoryLogStorage();
+    log.append(batch(0, 1, 2));
+    log.append(batch(2, 3, 1));
+    log.setHighWatermark(3);
+    log.completeOps(2);
+    expect(log.applyRetention(2)).toBe(2);
+    expect(log.logStart).toEqual({ offset: 2, epochBefore: 1 });
+    expect(log.applyRetention(3)).toBe(1);
+    expect(log.logEndOffset).toBe(3);
+    expect(log.recovered(3)).toEqual({ logEndOffset: 3, epochEntries: [], highWatermark: 3, promisedEpoch: 3, logStart: { offset: 3, epochBefore: 3 } });
+    log.crash();
+    expect(log.logEndOffset).toBe(3);
+  });
 });
 
 describe('EpochCache (KIP-101 leader-epoch checkpoint)', () => {
@@ -72,6 +89,18 @@ describe('EpochCache (KIP-101 leader-epoch checkpoint)', () => {
     expect(c.epochBefore(6)).toBe(3);
     c.truncateTo(9);
     expect(c.lastEpoch).toBe(3);
+  });
+
+  it('with a log start, the epoch before it answers for the deleted prefix (Raft snapshot last term)', () => {
+    const empty = new EpochCache([], { offset: 3, epochBefore: 2 });
+    expect(empty.lastEpoch).toBe(2);
+    expect(empty.epochBefore(3)).toBe(2);
+    expect(empty.endOffsetForEpoch(2, 3)).toEqual({ epoch: 2, endOffset: 3 });
+    expect(empty.endOffsetForEpoch(1, 3)).toEqual({ epoch: -1, endOffset: -1 });
+    empty.append(4, 3);
+    expect(empty.endOffsetForEpoch(3, 4)).toEqual({ epoch: 2, endOffset: 3 });
+    expect(empty.epochBefore(3)).toBe(2);
+    expect(() => empty.truncateTo(2)).toThrow(/below the log start/);
   });
 
   it('an epoch going backwards is a programmer error', () => {

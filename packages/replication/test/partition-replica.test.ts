@@ -1,7 +1,7 @@
 // Scenario tests of PartitionReplica, each named after the sentence of DESIGN.md ("Replication",
 // "Failure detection and leader election") it proves, in the style of etcd's raft_paper_test.go.
 import { describe, expect, it } from 'vitest';
-import { batchEnd, type ProduceAck } from '../src/index.js';
+import { MemoryLogStorage, PartitionReplica, batchEnd, type ProduceAck } from '../src/index.js';
 import { drive, elect, exchange, flush, makeNode, step, take, ticks, type Node } from './harness.js';
 
 function payload(id: number): Uint8Array {
@@ -173,6 +173,40 @@ describe('Replication rule 2: divergence (KIP-101/320)', () => {
 function logOfOne(offset: number, epoch: number) {
   return { baseOffset: offset, recordCount: 1, epoch, sizeBytes: 100, control: false, payload: payload(offset) };
 }
+
+describe('Replication rule 2: a log retention emptied is not diverging (issue 11)', () => {
+  // Retention deleted every batch on every replica: log start = LEO = HW = 3. Storage before the fix
+  // restored no epoch at all for such a log; with it, the epoch before the log start.
+  function restarted(id: number, epochKnown: boolean): Node {
+    const log = new MemoryLogStorage({ highWatermark: 3, logStart: { offset: 3, epochBefore: 1 } });
+    const { logStart: _forgotten, ...legacy } = log.recovered(2);
+    const core = new PartitionReplica({ replicaId: id, restored: epochKnown ? log.recovered(2) : legacy });
+    return { id, core, log, outbox: [], acks: [], promised: 2, promiseWrites: [], autoFlush: true };
+  }
+
+  for (const [what, epochKnown] of [['no epoch known (data written before the fix)', false], ['the epoch before the log start known', true]] as const) {
+    it(`restarted followers of an emptied log follow the new leader and truncate nothing: ${what}`, () => {
+      const [leader, f2, f3] = [restarted(1, epochKnown), restarted(2, epochKnown), restarted(3, epochKnown)];
+      elect(leader, [f2, f3], 3);
+      exchange([leader, f2, f3]);
+      for (const f of [f2, f3]) {
+        expect(take(f, 'FetchRequest')).toEqual([]);
+        expect(f.log.logEndOffset).toBe(4); // the new leader's epoch-start batch, nothing dropped
+        expect(f.core.highWatermark).toBe(4);
+      }
+      expect(produce(leader, 7, 'QUORUM')).toEqual({ ok: true, baseOffset: 4 });
+      exchange([leader, f2, f3]);
+      expect(ackOf(leader.acks, 7)).toEqual({ produceId: 7, baseOffset: 4 });
+    });
+  }
+
+  it('an emptied log promises with the epoch before its log start, so it wins against a replica that lacks committed offsets', () => {
+    const emptied = restarted(1, true);
+    step(emptied, { type: 'PrepareEpoch', epoch: 3 });
+    flush(emptied);
+    expect(take(emptied, 'EpochPromise')[0]?.msg).toMatchObject({ lastEpoch: 1, logEndOffset: 3 });
+  });
+});
 
 describe('Replication rule 3: commit rule', () => {
   it('a new leader first appends an epoch-start control batch', () => {

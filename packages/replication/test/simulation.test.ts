@@ -1,19 +1,21 @@
 // Tier 2 (STYLE.md): the deterministic cluster simulator, many seeds. Every failure prints its seed
 // and the command that replays it.
 import { describe, expect, it } from 'vitest';
-import { LEADER_CHURN_FAULTS, LEADER_ISOLATION_FAULTS, NO_FAULTS, runSimulation, type SimulationOptions, type SimulationResult } from '../src/index.js';
+import { LEADER_CHURN_FAULTS, LEADER_ISOLATION_FAULTS, NO_FAULTS, OWN_HW_RETENTION_FAULTS, RETENTION_FAULTS, runSimulation, type SimulationOptions, type SimulationResult } from '../src/index.js';
 
 function replay(o: SimulationOptions): string {
   const parts = ['node scripts/simulate.mjs --seeds 1', `--start ${o.seed}`, `--steps ${o.steps}`, `--replicas ${o.replicas ?? 3}`];
   if (o.faults === LEADER_CHURN_FAULTS) parts.push('--faults churn');
   if (o.faults === LEADER_ISOLATION_FAULTS) parts.push('--faults isolation');
+  if (o.faults === RETENTION_FAULTS) parts.push('--faults retention');
+  if (o.faults === OWN_HW_RETENTION_FAULTS) parts.push('--faults retention-own-hw');
   if (o.mutation !== undefined) parts.push(`--mutation ${o.mutation}`);
   return `${parts.join(' ')} --trace`;
 }
 
 function sweep(base: Omit<SimulationOptions, 'seed'>, first: number, count: number) {
   const failures: string[] = [];
-  const totals = { produced: 0, quorumAcked: 0, elections: 0, isolationReports: 0, committedOffsets: 0, crashes: 0, truncations: 0 };
+  const totals = { produced: 0, quorumAcked: 0, elections: 0, isolationReports: 0, committedOffsets: 0, crashes: 0, truncations: 0, emptiedLogs: 0, restarts: 0 };
   for (let seed = first; seed < first + count; seed++) {
     const r: SimulationResult = runSimulation({ ...base, seed });
     totals.produced += r.stats.produced;
@@ -23,6 +25,8 @@ function sweep(base: Omit<SimulationOptions, 'seed'>, first: number, count: numb
     totals.committedOffsets += r.stats.committedOffsets;
     totals.crashes += r.stats.crashes;
     totals.truncations += r.stats.truncations;
+    totals.emptiedLogs += r.stats.emptiedLogs;
+    totals.restarts += r.stats.restarts;
     for (const v of r.violations) failures.push(`seed ${v.seed} step ${v.step} ${v.kind}: ${v.message}\n  replay: ${replay({ ...base, seed })}`);
   }
   if (failures.length > 0) console.error(failures.join('\n'));
@@ -56,6 +60,22 @@ describe('simulation: no invariant breaks under drops, delays, duplicates, reord
     expect(failures).toEqual([]);
     expect(totals.isolationReports).toBeGreaterThan(40); // 83 with these seeds
     expect(totals.quorumAcked).toBeGreaterThan(2000);
+  });
+
+  // Issue 11: a log retention emptied (log start = LEO = HW > 0) is not diverging; restarted
+  // replicas keep the epoch before their log start for the divergence check and their promises.
+  it('R=3 with retention that empties whole logs, then restarts (every replica, and the whole cluster at once): 300 seeds x 600 steps', () => {
+    const { failures, totals } = sweep({ steps: 600, replicas: 3, faults: RETENTION_FAULTS }, 600_001, 300);
+    expect(failures).toEqual([]);
+    expect(totals.emptiedLogs).toBeGreaterThan(200);
+    expect(totals.restarts).toBeGreaterThan(2000);
+    expect(totals.quorumAcked).toBeGreaterThan(2000);
+  });
+
+  it('R=3 with retention below each replica\'s own HW only (lagging replicas fall behind log starts): 300 seeds x 600 steps', () => {
+    const { failures, totals } = sweep({ steps: 600, replicas: 3, faults: OWN_HW_RETENTION_FAULTS }, 700_001, 300);
+    expect(failures).toEqual([]);
+    expect(totals.emptiedLogs).toBeGreaterThan(200);
   });
 
   it('R=1 and R=2 degenerate replica sets: 200 seeds each', () => {

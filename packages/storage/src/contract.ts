@@ -84,6 +84,11 @@ export interface PartitionLog {
   readonly key: PartitionKey;
   /** Oldest retained offset (0 until retention deletes something). */
   readonly logStartOffset: number;
+  /**
+   * Epoch of the last record before logStartOffset (-1 at offset 0, or when unknown: data written
+   * before this was kept). Keeps the epoch of a log retention emptied known across restarts.
+   */
+  readonly epochBeforeLogStart: number;
   /** LEO: the offset the next appended record gets. */
   readonly logEndOffset: number;
   /** End offset of what is written and durable (<= logEndOffset). */

@@ -54,6 +54,16 @@ export class EpochCache {
     return { removed, rewritten };
   }
 
+  /** Epoch of the batch holding `offset` (-1 when no entry starts at or before it). */
+  epochAt(offset: number): number {
+    let epoch = -1;
+    for (const e of this.entries) {
+      if (e.startOffset > offset) break;
+      epoch = e.epoch;
+    }
+    return epoch;
+  }
+
   clear(): EpochEntry[] {
     const removed = this.entries;
     this.entries = [];

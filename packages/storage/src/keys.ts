@@ -7,7 +7,8 @@ import { StorageError } from './storage-error.js';
  * is numeric order):
  *
  *   0x01 P 'B' u64(baseOffset)    -> encoded runnel.v1.Batch
- *   0x01 P 'S'                    -> u64 log start offset (absent = 0)
+ *   0x01 P 'S'                    -> u64 log start offset (absent = 0), then u32 (epoch of the
+ *                                    last record before it + 1; absent or 0 = unknown)
  *   0x01 P 'H'                    -> u64 high-watermark checkpoint (absent = 0)
  *   0x01 P 'E' u32(epoch)         -> u64 start offset of that leader epoch
  *   0x02 P                        -> empty: partition registry (what listPartitions returns)
@@ -40,6 +41,21 @@ export function writeU64(buf: Buffer, offset: number, value: number): void {
 export function readU64(buf: Uint8Array, offset: number): number {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   return b.readUInt32BE(offset) * U32 + b.readUInt32BE(offset + 4);
+}
+
+/** The log-start value: where the log starts and the epoch of the record before it (-1 = unknown). */
+export function logStartValue(offset: number, epochBefore: number): Buffer {
+  const b = Buffer.allocUnsafe(12);
+  writeU64(b, 0, offset);
+  b.writeUInt32BE(Math.max(0, epochBefore + 1), 8);
+  return b;
+}
+
+export function readLogStart(value: Uint8Array | undefined): { offset: number; epochBefore: number } {
+  if (value === undefined) return { offset: 0, epochBefore: -1 };
+  const offset = readU64(value, 0);
+  if (value.byteLength < 12 || offset === 0) return { offset, epochBefore: -1 };
+  return { offset, epochBefore: Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUInt32BE(8) - 1 };
 }
 
 export function u64Value(value: number): Buffer {

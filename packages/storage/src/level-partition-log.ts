@@ -5,7 +5,7 @@ import type { BatchIndex } from './batch-index.js';
 import type { AppendRecordsInput, AppendResult, EpochEntry, PartitionKey, PartitionLog } from './contract.js';
 import { EpochCache } from './epoch-cache.js';
 import type { Db, GroupCommit, WriteOp } from './group-commit.js';
-import { u64Value, type PartitionKeys } from './keys.js';
+import { logStartValue, u64Value, type PartitionKeys } from './keys.js';
 import type { RecoveredPartition } from './recovery.js';
 import { retentionCount } from './retention.js';
 import { StorageError } from './storage-error.js';
@@ -46,6 +46,7 @@ export class LevelPartitionLog implements PartitionLog {
   private readonly index: BatchIndex;
   private readonly epochs: EpochCache;
   private start: number;
+  private epochBeforeStart: number;
   private leo: number;
   private durableEnd: number;
   private hw: number;
@@ -63,6 +64,7 @@ export class LevelPartitionLog implements PartitionLog {
     this.index = deps.recovered.index;
     this.epochs = new EpochCache(deps.recovered.epochs);
     this.start = deps.recovered.logStartOffset;
+    this.epochBeforeStart = deps.recovered.epochBeforeLogStart;
     this.leo = deps.recovered.logEndOffset;
     this.durableEnd = this.leo;
     this.hw = deps.recovered.highWatermark;
@@ -70,6 +72,10 @@ export class LevelPartitionLog implements PartitionLog {
 
   get logStartOffset(): number {
     return this.start;
+  }
+
+  get epochBeforeLogStart(): number {
+    return this.epochBeforeStart;
   }
 
   get logEndOffset(): number {
@@ -243,7 +249,8 @@ export class LevelPartitionLog implements PartitionLog {
     const ops: WriteOp[] = [];
     for (let i = 0; i < this.index.length; i++) ops.push({ type: 'del', key: this.keys.batch(this.index.base(i)) });
     for (const e of this.epochs.clear()) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
-    ops.push({ type: 'put', key: this.keys.logStart, value: u64Value(offset) });
+    ops.push({ type: 'put', key: this.keys.logStart, value: logStartValue(offset, -1) });
+    this.epochBeforeStart = -1;
     this.index.clear();
     this.tail.clear();
     this.start = offset;
@@ -294,13 +301,17 @@ export class LevelPartitionLog implements PartitionLog {
     const records = newStart - this.start;
     const ops: WriteOp[] = [];
     for (let i = 0; i < count; i++) ops.push({ type: 'del', key: this.keys.batch(this.index.base(i)) });
-    ops.push({ type: 'put', key: this.keys.logStart, value: u64Value(newStart) });
-    const { removed, rewritten } = this.epochs.truncateBefore(newStart);
+    const epochBefore = this.epochs.epochAt(newStart - 1);
+    ops.push({ type: 'put', key: this.keys.logStart, value: logStartValue(newStart, epochBefore) });
+    // An emptied log keeps no epoch entry (it would start where the next epoch's batch will):
+    // the log-start value carries the epoch before it.
+    const { removed, rewritten } = newStart >= this.leo ? { removed: this.epochs.clear(), rewritten: undefined } : this.epochs.truncateBefore(newStart);
     for (const e of removed) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
     if (rewritten !== undefined) ops.push({ type: 'put', key: this.keys.epoch(rewritten.epoch), value: u64Value(rewritten.startOffset) });
     this.index.dropFirst(count);
     this.tail.dropBefore(newStart);
     this.start = newStart;
+    this.epochBeforeStart = epochBefore;
     this.log.debug({ logStartOffset: newStart, records }, 'retention deleted batches');
     await this.commit.submit(ops);
     return records;

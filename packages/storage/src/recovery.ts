@@ -4,10 +4,11 @@ import { BatchIndex } from './batch-index.js';
 import type { EpochEntry, PartitionKey } from './contract.js';
 import { recoveryReadChunkEntries } from './constants.js';
 import type { Db, WriteOp } from './group-commit.js';
-import { readU64, type PartitionKeys } from './keys.js';
+import { readLogStart, readU64, type PartitionKeys } from './keys.js';
 
 export interface RecoveredPartition {
   readonly logStartOffset: number;
+  readonly epochBeforeLogStart: number;
   readonly logEndOffset: number;
   readonly highWatermark: number;
   readonly epochs: EpochEntry[];
@@ -39,7 +40,7 @@ function defect(keyBase: number, value: Buffer, expectedBase: number, lastEpoch:
 export async function recoverPartition(db: Db, key: PartitionKey, keys: PartitionKeys, log: Logger): Promise<RecoveredPartition> {
   const startValue = await db.get(keys.logStart);
   const hwValue = await db.get(keys.highWatermark);
-  const logStartOffset = startValue === undefined ? 0 : readU64(startValue, 0);
+  const { offset: logStartOffset, epochBefore: epochBeforeLogStart } = readLogStart(startValue);
   const index = new BatchIndex();
   const deletes: WriteOp[] = [];
   let expected = logStartOffset;
@@ -81,13 +82,19 @@ export async function recoverPartition(db: Db, key: PartitionKey, keys: Partitio
   for await (const [k, v] of db.iterator({ gte: keys.epochsStart, lt: keys.epochsEnd })) {
     const entry = { epoch: keys.epochOf(k), startOffset: readU64(v, 0) };
     // As truncation does: an epoch that starts at or past the LEO has no batch left.
-    if (entry.startOffset >= logEndOffset) deletes.push({ type: 'del', key: k });
-    else epochs.push(entry);
+    if (entry.startOffset >= logEndOffset) {
+      deletes.push({ type: 'del', key: k });
+      continue;
+    }
+    // Retention before issue 11's fix could leave an emptied log's epoch at the offset where the
+    // next epoch began: the older one has no batch, so the later one wins.
+    while (epochs.length > 0 && epochs.at(-1)!.startOffset >= entry.startOffset) deletes.push({ type: 'del', key: keys.epoch(epochs.pop()!.epoch) });
+    epochs.push(entry);
   }
 
   if (deletes.length > 0) await db.batch(deletes, { sync: true });
 
   const checkpoint = hwValue === undefined ? 0 : readU64(hwValue, 0);
   const highWatermark = Math.max(logStartOffset, Math.min(checkpoint, logEndOffset));
-  return { logStartOffset, logEndOffset, highWatermark, epochs, index };
+  return { logStartOffset, epochBeforeLogStart, logEndOffset, highWatermark, epochs, index };
 }

@@ -242,6 +242,20 @@ describe('retention', () => {
     expect([log.logStartOffset, log.logEndOffset]).toEqual([12, 12]);
     expect((await log.append(records('z'))).baseOffset).toBe(12);
   });
+
+  it('keeps the epoch of the last deleted record across a restart, also when the log is emptied (issue 11)', async () => {
+    await fill();
+    expect(log.epochBeforeLogStart).toBe(-1);
+    await log.applyRetention({ retentionMs: 2000, retentionBytes: -1, nowMs: 4500, notAbove: 12 });
+    expect([log.logStartOffset, log.epochBeforeLogStart]).toEqual([4, 1]);
+    await log.applyRetention({ retentionMs: 0, retentionBytes: -1, nowMs: 1e9, notAbove: 12 });
+    expect([log.logStartOffset, log.epochBeforeLogStart]).toEqual([12, 2]);
+    await store.close();
+    store = await openStore(dir);
+    log = await store.partition(P0);
+    // An emptied log has no batch, so no epoch entry: the log start carries its epoch.
+    expect([log.logStartOffset, log.logEndOffset, log.epochBeforeLogStart, log.epochEntries().length]).toEqual([12, 12, 2, 0]);
+  });
 });
 
 describe('resetTo', () => {

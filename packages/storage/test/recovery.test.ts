@@ -49,6 +49,25 @@ async function fillAndClose(): Promise<void> {
 }
 
 describe('recovery on open', () => {
+  it('drops an epoch entry that shares its start with a later epoch (left by retention before issue 11\'s fix)', async () => {
+    await fillAndClose(); // epochs 0@0, 1@2, 2@4, LEO 6
+    await withRawDb(async (db, keys) => {
+      // What the old retention left after emptying the log at 6 and a new leader of epoch 3 wrote there.
+      await db.batch([
+        { type: 'del', key: keys.batch(0) }, { type: 'del', key: keys.batch(2) }, { type: 'del', key: keys.batch(4) },
+        { type: 'del', key: keys.epoch(0) }, { type: 'del', key: keys.epoch(1) },
+        { type: 'put', key: keys.epoch(2), value: u64Value(6) },
+        { type: 'put', key: keys.logStart, value: u64Value(6) },
+        { type: 'put', key: keys.batch(6), value: batchAt(6, 'marker', 3) },
+        { type: 'put', key: keys.epoch(3), value: u64Value(6) },
+      ]);
+    });
+    store = await openStore(dir);
+    const log = await store.partition(P0);
+    expect([log.logStartOffset, log.logEndOffset, log.epochBeforeLogStart]).toEqual([6, 8, -1]);
+    expect(log.epochEntries()).toEqual([{ epoch: 3, startOffset: 6 }]);
+  });
+
   it('recovers LEO, start, epoch cache and the HW checkpoint', async () => {
     await fillAndClose();
     store = await openStore(dir);

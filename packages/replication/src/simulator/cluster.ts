@@ -36,6 +36,22 @@ export interface FaultProfile {
    * profiles replay their seeds exactly as before it existed.
    */
   readonly leaderCutFromFollowersRate?: number;
+  /**
+   * Per step: a random live replica applies retention, deleting every durable batch below its HW
+   * (a whole log when it is caught up). Optional, like leaderCutFromFollowersRate.
+   */
+  readonly retentionRate?: number;
+  /**
+   * 'every-hw' (default): retention stays below every replica's durable HW, so no follower falls
+   * behind a leader's log start. 'own-hw': each replica deletes below its own HW only, as brokers do;
+   * a follower left below the leader's log start then stalls (liveness, not checked here).
+   */
+  readonly retentionBound?: 'every-hw' | 'own-hw';
+  /**
+   * Per step: every replica crashes at once (kill -9 of the whole cluster); they then restart at
+   * restartRate. Optional, like leaderCutFromFollowersRate.
+   */
+  readonly clusterCrashRate?: number;
   /** Per step: the coordinator crashes (loses unpersisted metadata writes); per step while down: it restarts. */
   readonly coordinatorCrashRate: number;
   readonly coordinatorRestartRate: number;
@@ -78,6 +94,22 @@ export const LEADER_ISOLATION_FAULTS: FaultProfile = Object.freeze({
   leaderCutFromFollowersRate: 0.02,
 });
 
+/**
+ * The default faults plus retention that empties logs, and whole-cluster crashes that restart every
+ * replica from logs retention has emptied (the restart that crash-looped followers: issue 11).
+ */
+export const RETENTION_FAULTS: FaultProfile = Object.freeze({
+  ...DEFAULT_FAULTS,
+  retentionRate: 0.05,
+  clusterCrashRate: 0.004,
+});
+
+/** Retention as brokers run it: each replica below its own HW, so lagging replicas fall behind. */
+export const OWN_HW_RETENTION_FAULTS: FaultProfile = Object.freeze({
+  ...RETENTION_FAULTS,
+  retentionBound: 'own-hw',
+});
+
 /** No faults at all: for liveness checks (every produce must commit). */
 export const NO_FAULTS: FaultProfile = Object.freeze({
   dropRate: 0,
@@ -116,6 +148,9 @@ export interface SimulationStats {
   offline: number;
   crashes: number;
   restarts: number;
+  /** Retention passes that deleted something, and how many of them emptied the log. */
+  retentions: number;
+  emptiedLogs: number;
   coordinatorCrashes: number;
   partitions: number;
   truncations: number;
@@ -195,6 +230,8 @@ class Simulation {
     offline: 0,
     crashes: 0,
     restarts: 0,
+    retentions: 0,
+    emptiedLogs: 0,
     coordinatorCrashes: 0,
     partitions: 0,
     truncations: 0,
@@ -321,6 +358,11 @@ class Simulation {
     for (const node of this.#nodes.values()) if (!node.alive && rng.chance(f.restartRate)) this.#restart(node);
     if (rng.chance(f.partitionRate)) this.#partition();
     if (f.leaderCutFromFollowersRate !== undefined && rng.chance(f.leaderCutFromFollowersRate)) this.#cutLeaderFromFollowers();
+    if (f.retentionRate !== undefined && alive.length > 0 && rng.chance(f.retentionRate)) this.#retention(rng.pick(alive));
+    if (f.clusterCrashRate !== undefined && rng.chance(f.clusterCrashRate)) {
+      this.#log('every replica crashes');
+      for (const node of this.#nodes.values()) if (node.alive) this.#crash(node);
+    }
     if (rng.chance(f.healRate)) {
       this.#net.heal();
       this.#log('network healed');
@@ -346,6 +388,23 @@ class Simulation {
     node.reads = [];
     this.#stats.crashes++;
     this.#log(`replica ${node.id} crashed (durable LEO ${node.log.logEndOffset}, promised ${node.promisedDurable})`);
+  }
+
+  #retention(node: SimReplica): void {
+    const core = node.core;
+    if (core === undefined) return;
+    // Below every replica's durable HW only: a follower whose fetch falls below the leader's log
+    // start cannot catch up yet (it would need Kafka's truncate-fully-and-start-at; not built).
+    let notAbove = core.highWatermark;
+    if (this.#faults.retentionBound !== 'own-hw') {
+      for (const other of this.#nodes.values()) notAbove = Math.min(notAbove, other.log.durableHighWatermark);
+    }
+    const deleted = node.log.applyRetention(notAbove);
+    this.#check.onRetention(node.log.logStart.offset);
+    if (deleted === 0) return;
+    this.#stats.retentions++;
+    if (node.log.logEndOffset === node.log.logStart.offset) this.#stats.emptiedLogs++;
+    this.#log(`replica ${node.id} retention deleted ${deleted} records (log start ${node.log.logStart.offset}, LEO ${node.log.logEndOffset})`);
   }
 
   #restart(node: SimReplica): void {
@@ -487,7 +546,7 @@ class Simulation {
           case 'truncate':
             this.#stats.truncations++;
             this.#check.onTruncate(node.id, node.log, p.offset, node.watch);
-            this.#log(`replica ${node.id} truncates to ${p.offset} (LEO ${node.log.logEndOffset})`);
+            this.#log(`replica ${node.id} truncates to ${p.offset} (LEO ${node.log.logEndOffset}, epochs ${JSON.stringify(node.log.epochEntries())}, log start ${JSON.stringify(node.log.logStart)})`);
             node.log.truncateTo(p.offset);
             break;
           case 'promise': {
@@ -535,6 +594,7 @@ class Simulation {
     if (node === undefined || !node.alive || node.core === undefined) return;
     if (msg.type === 'Heartbeat' || msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined' || msg.type === 'LeaderIsolated') return;
     const before = node.core.role;
+    if (msg.type === 'Diverging') this.#log(`replica ${node.id} hears ${JSON.stringify(msg)} from ${from}`);
     node.core.step(msg satisfies ReplicaInput);
     if (node.core.role !== before) this.#log(`replica ${node.id}: ${before} -> ${node.core.role} at epoch ${node.core.epoch} (from ${from}: ${msg.type})`);
     this.#drain(node);
