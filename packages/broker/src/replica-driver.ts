@@ -228,6 +228,20 @@ export class ReplicaDriver {
     });
   }
 
+  /**
+   * Applies the topic's retention below the HW, then tells the core where the log starts now (a
+   * leader answers followers fetching below it with BelowLogStart). Returns the records deleted.
+   */
+  async applyRetention(nowMs: number): Promise<number> {
+    const { retentionMs, retentionBytes } = this.#settings;
+    const deleted = await this.log.applyRetention({ retentionMs, retentionBytes, nowMs, notAbove: this.#replica.highWatermark });
+    if (deleted > 0) {
+      const logStart = { offset: this.log.logStartOffset, epochBefore: this.log.epochBeforeLogStart };
+      this.#input(() => this.#replica.logStartMoved(logStart));
+    }
+    return deleted;
+  }
+
   /** A replication message from another broker. */
   deliver(msg: ReplicaInput): void {
     this.#input(() => {
@@ -363,6 +377,12 @@ export class ReplicaDriver {
         this.#logger.info({ epoch: this.#replica.epoch, from: log.logEndOffset, to: action.offset, hw: this.#replica.highWatermark }, 'truncated');
         this.#whenDone(log.truncateTo(action.offset), () => this.#replica.truncated(action.offset));
         break;
+      case 'reset': {
+        const { offset, epochBefore } = action.logStart;
+        this.#logger.warn({ epoch: this.#replica.epoch, from: log.logEndOffset, logStartOffset: offset, epochBefore }, 'behind the leader\'s log start: log started again there');
+        this.#whenDone(log.resetTo(offset, epochBefore), () => this.#replica.logReset(offset));
+        break;
+      }
       case 'promise':
         this.#whenDone(this.#o.meta.put(promiseKey(this.topicId, this.partition), encodePromise(action.epoch)), () => this.#replica.promisePersisted(action.epoch));
         break;

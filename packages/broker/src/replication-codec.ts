@@ -42,6 +42,14 @@ export function toWire(topicId: string, partition: number, msg: ReplicaOutput): 
           divergingEpoch: msg.divergingEpoch, endOffset: msg.endOffset,
         },
       };
+    case 'BelowLogStart':
+      return {
+        topicId, partition,
+        belowLogStart: {
+          epoch: msg.epoch, leaderId: msg.leaderId, fetchOffset: msg.fetchOffset, lastFetchedEpoch: msg.lastFetchedEpoch,
+          logStartOffset: msg.logStartOffset, epochBeforeLogStart: msg.epochBeforeLogStart,
+        },
+      };
     case 'Fenced':
       return { topicId, partition, fenced: { epoch: msg.epoch, replicaId: msg.replicaId, rejectedEpoch: msg.rejectedEpoch } };
     default:
@@ -90,6 +98,17 @@ export function fromWire(m: ReplicationMessage__Output): AddressedInput | undefi
         msg: {
           type: 'Diverging', epoch: r.epoch, leaderId: r.leaderId, fetchOffset: r.fetchOffset, lastFetchedEpoch: r.lastFetchedEpoch,
           divergingEpoch: r.divergingEpoch, endOffset: r.endOffset,
+        },
+      };
+    }
+    case 'belowLogStart': {
+      const r = m.belowLogStart;
+      if (r === null || r === undefined) return undefined;
+      return {
+        topicId, partition,
+        msg: {
+          type: 'BelowLogStart', epoch: r.epoch, leaderId: r.leaderId, fetchOffset: r.fetchOffset, lastFetchedEpoch: r.lastFetchedEpoch,
+          logStartOffset: r.logStartOffset, epochBeforeLogStart: r.epochBeforeLogStart,
         },
       };
     }

@@ -33,7 +33,7 @@ type ServerCall = grpc.ServerDuplexStream<ReplicateFrame__Output, ReplicateFrame
  *  - Leader side: every incoming stream, known by the sender_id of its frames (the stream that
  *    last carried a sender's frame is the one answers to it go back on).
  * A FetchRequest goes out on the stream to the leader; everything else (FetchResponse,
- * Diverging, Fenced) goes back on the peer's incoming stream if there is one, else on the stream
+ * Diverging, BelowLogStart, Fenced) goes back on the peer's incoming stream if there is one, else on the stream
  * to it. Incoming messages from either kind of stream are dispatched by (topic_id, partition), so
  * a message arrives wherever it travelled. Nothing is sent to a peer with no stream: loss is part
  * of the protocol.

@@ -35,7 +35,7 @@ export class RetentionLoop {
       const { retentionMs, retentionBytes } = leader.settings;
       if (retentionMs < 0 && retentionBytes < 0) continue;
       try {
-        const deletedRecords = await leader.log.applyRetention({ retentionMs, retentionBytes, nowMs: this.nowMs(), notAbove: leader.highWatermark });
+        const deletedRecords = await leader.applyRetention(this.nowMs());
         if (deletedRecords > 0) {
           this.logger.info({ topic: leader.topic, partition: leader.partition, deletedRecords, logStartOffset: leader.logStartOffset }, 'retention deleted old batches');
         }

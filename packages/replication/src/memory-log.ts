@@ -6,9 +6,13 @@ import type { RestoredReplicaState } from './partition-replica.js';
 /** A log operation that became durable, in issue order. */
 export type LogOpCompletion =
   | { readonly kind: 'append'; readonly endOffset: number }
-  | { readonly kind: 'truncate'; readonly offset: number };
+  | { readonly kind: 'truncate'; readonly offset: number }
+  | { readonly kind: 'reset'; readonly offset: number };
 
-type LogOp = { readonly kind: 'append'; readonly batch: ReplicaBatch } | { readonly kind: 'truncate'; readonly offset: number };
+type LogOp =
+  | { readonly kind: 'append'; readonly batch: ReplicaBatch }
+  | { readonly kind: 'truncate'; readonly offset: number }
+  | { readonly kind: 'reset'; readonly logStart: LogStart };
 
 /**
  * In-memory twin of the partition log contract (packages/storage `PartitionLog`), synchronous, for
@@ -27,12 +31,15 @@ export class MemoryLogStorage {
   #pending: LogOp[] = [];
   #hw: number;
   #durableHw: number;
+  /** Log start of the written view, and of what a crash would leave (they differ while a reset is pending). */
   #start: LogStart;
+  #durableStart: LogStart;
 
   /** `logStart`: where a log retention already trimmed starts (default offset 0). */
   constructor(initial: { batches?: readonly ReplicaBatch[]; highWatermark?: number; logStart?: LogStart } = {}) {
     const batches = [...(initial.batches ?? [])];
     this.#start = initial.logStart ?? LOG_START_ZERO;
+    this.#durableStart = this.#start;
     let at = this.#start.offset;
     const cache = new EpochCache([], this.#start);
     for (const b of batches) {
@@ -57,7 +64,7 @@ export class MemoryLogStorage {
   /** LEO of what a crash would leave. */
   get durableEndOffset(): number {
     const last = this.#durable.at(-1);
-    return last === undefined ? this.#start.offset : batchEnd(last);
+    return last === undefined ? this.#durableStart.offset : batchEnd(last);
   }
   get logStart(): LogStart {
     return this.#start;
@@ -110,6 +117,15 @@ export class MemoryLogStorage {
     this.#pending.push({ kind: 'truncate', offset });
   }
 
+  /** Drops every batch and starts the log again, empty, at `logStart` (durable with its completion). */
+  resetTo(logStart: LogStart): void {
+    assert(logStart.offset >= this.#start.offset, 'reset backwards');
+    this.#batches = [];
+    this.#start = logStart;
+    this.#cache = new EpochCache([], logStart);
+    this.#pending.push({ kind: 'reset', logStart });
+  }
+
   /** Whole batches from the one holding `fromOffset`, within `maxBytes` (at least one), base offsets < `endOffset`. */
   read(fromOffset: number, maxBytes: number, endOffset: number): ReplicaBatch[] {
     const out: ReplicaBatch[] = [];
@@ -138,10 +154,15 @@ export class MemoryLogStorage {
         this.#durable.push(op.batch);
         this.#durableCache.append(op.batch.epoch, op.batch.baseOffset);
         done.push({ kind: 'append', endOffset: batchEnd(op.batch) });
-      } else {
+      } else if (op.kind === 'truncate') {
         this.#durable = dropFrom(this.#durable, op.offset);
         this.#durableCache.truncateTo(this.durableEndOffset);
         done.push({ kind: 'truncate', offset: op.offset });
+      } else {
+        this.#durable = [];
+        this.#durableStart = op.logStart;
+        this.#durableCache = new EpochCache([], op.logStart);
+        done.push({ kind: 'reset', offset: op.logStart.offset });
       }
     }
     this.#durableHw = Math.min(this.#hw, this.durableEndOffset);
@@ -153,6 +174,7 @@ export class MemoryLogStorage {
    * replica's HW), in both views at once, and moves the log start past them. Returns the records deleted.
    */
   applyRetention(notAbove: number): number {
+    if (this.#pending.some((op) => op.kind === 'reset')) return 0;
     const limit = Math.min(notAbove, this.#durableHw, this.durableEndOffset);
     let n = 0;
     while (n < this.#durable.length && batchEnd(this.#durable[n]!) <= limit) n++;
@@ -160,6 +182,7 @@ export class MemoryLogStorage {
     const newStart = batchEnd(this.#durable[n - 1]!);
     const deleted = newStart - this.#start.offset;
     this.#start = { offset: newStart, epochBefore: this.#durableCache.epochBefore(newStart) };
+    this.#durableStart = this.#start;
     this.#durable = this.#durable.slice(n);
     this.#batches = this.#batches.filter((b) => b.baseOffset >= newStart);
     this.#durableCache = new EpochCache(entriesFrom(this.#durableCache.entries(), newStart, this.durableEndOffset), this.#start);
@@ -171,8 +194,11 @@ export class MemoryLogStorage {
   crash(): void {
     this.#pending = [];
     this.#batches = [...this.#durable];
+    this.#start = this.#durableStart;
     this.#cache = new EpochCache(this.#durableCache.entries(), this.#start);
-    this.#hw = this.#durableHw;
+    // As storage recovery clamps it: the HW checkpoint is never below the log start.
+    this.#hw = Math.max(this.#durableHw, this.#start.offset);
+    this.#durableHw = this.#hw;
   }
 
   /** What a restarted replica recovers (everything in the written view is durable after crash()). */

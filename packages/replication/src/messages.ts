@@ -73,6 +73,22 @@ export interface Diverging {
   readonly endOffset: number;
 }
 
+/**
+ * Leader -> follower: the follower's `fetchOffset` is below the leader's log start (retention
+ * deleted what the follower lacks, all of it committed). The follower drops its whole log and
+ * starts again, empty, at `logStartOffset`, whose preceding record had `epochBeforeLogStart`
+ * (Kafka's truncate-fully-and-start-at). Echoes the request, like Diverging.
+ */
+export interface BelowLogStart {
+  readonly type: 'BelowLogStart';
+  readonly epoch: number;
+  readonly leaderId: number;
+  readonly fetchOffset: number;
+  readonly lastFetchedEpoch: number;
+  readonly logStartOffset: number;
+  readonly epochBeforeLogStart: number;
+}
+
 /** Any replica -> sender of a message from an epoch below `epoch` (the rejecter's promised epoch). */
 export interface Fenced {
   readonly type: 'Fenced';
@@ -138,12 +154,13 @@ export interface RoleChange {
 }
 
 /** Everything `PartitionReplica.step()` accepts. */
-export type ReplicaInput = FetchRequest | FetchResponse | Diverging | Fenced | PrepareEpoch | RoleChange;
+export type ReplicaInput = FetchRequest | FetchResponse | Diverging | BelowLogStart | Fenced | PrepareEpoch | RoleChange;
 /** Everything a `PartitionReplica` sends. */
 export type ReplicaOutput =
   | FetchRequest
   | FetchResponse
   | Diverging
+  | BelowLogStart
   | Fenced
   | EpochPromise
   | PrepareRejected

@@ -17,6 +17,7 @@ import { EpochCache, LOG_START_ZERO, type EpochEntry, type LogStart } from './ep
 import { batchEnd } from './messages.js';
 import type {
   Acks,
+  BelowLogStart,
   Diverging,
   FetchRequest,
   FetchResponse,
@@ -55,8 +56,9 @@ export type ProposeResult =
   | { readonly ok: false; readonly error: ProposeRejection };
 
 /**
- * Storage work, in the order it must be issued. Log operations (`append`, `truncate`) must complete
- * in issue order and each completion must be reported: `appended(endOffset)`, `truncated(offset)`.
+ * Storage work, in the order it must be issued. Log operations (`append`, `truncate`, `reset`) must
+ * complete in issue order and each completion must be reported: `appended(endOffset)`,
+ * `truncated(offset)`, `logReset(offset)`.
  * `promise` goes to the process's durable metadata (MetaStore.put, synchronous) and its completion
  * is reported with `promisePersisted(epoch)`. `highWatermark` is a checkpoint (`setHighWatermark`),
  * no completion needed.
@@ -65,6 +67,8 @@ export type PersistAction =
   /** origin 'leader': build the batch from the proposal (`PartitionLog.append`); 'follower': `appendBatch(payload)`. */
   | { readonly kind: 'append'; readonly batch: ReplicaBatch; readonly origin: 'leader' | 'follower' }
   | { readonly kind: 'truncate'; readonly offset: number }
+  /** Drop every batch and start the log again, empty, at `logStart` (`PartitionLog.resetTo`); report `logReset(offset)`. */
+  | { readonly kind: 'reset'; readonly logStart: LogStart }
   | { readonly kind: 'promise'; readonly epoch: number }
   | { readonly kind: 'highWatermark'; readonly highWatermark: number };
 
@@ -177,7 +181,7 @@ interface PendingProduce {
 }
 
 interface LogOp {
-  readonly kind: 'append' | 'truncate';
+  readonly kind: 'append' | 'truncate' | 'reset';
   /** Log end offset right after this operation. */
   readonly end: number;
 }
@@ -232,7 +236,9 @@ export class PartitionReplica {
   /** Highest epoch promised and answered in this process life. */
   #answeredInLife = -1;
 
-  readonly #cache: EpochCache;
+  #cache: EpochCache;
+  /** Where this log starts (moved by retention, `logStartMoved`, and by a reset). */
+  #logStart: LogStart;
   #leo: number;
   #durableLeo: number;
   #ops: LogOp[] = [];
@@ -269,6 +275,7 @@ export class PartitionReplica {
     // Retention deletes only below the HW: a log's start is never above what it has committed.
     assert(logStart.offset <= restored.highWatermark, `restored log start ${logStart.offset} beyond HW ${restored.highWatermark}`);
     this.#cache = new EpochCache(restored.epochEntries, logStart);
+    this.#logStart = logStart;
     this.#leo = restored.logEndOffset;
     this.#durableLeo = restored.logEndOffset;
     this.#hw = restored.highWatermark;
@@ -398,10 +405,12 @@ export class PartitionReplica {
         break;
       case 'FetchResponse':
       case 'Diverging':
+      case 'BelowLogStart':
         if (msg.epoch < this.#fenceEpoch()) this.#fence(msg.leaderId, msg.epoch);
         else if (this.#role === 'follower' && msg.epoch === this.#roleEpoch && msg.leaderId === this.#leaderId) {
           if (msg.type === 'FetchResponse') this.#onFetchResponse(msg);
-          else this.#onDiverging(msg);
+          else if (msg.type === 'Diverging') this.#onDiverging(msg);
+          else this.#onBelowLogStart(msg);
         }
         break;
       case 'Fenced':
@@ -449,6 +458,22 @@ export class PartitionReplica {
   /** Storage: the truncation to `offset` is durable. */
   truncated(offset: number): void {
     this.#completeOp('truncate', offset);
+  }
+
+  /** Storage: the reset of the log to start, empty, at `offset` is durable. */
+  logReset(offset: number): void {
+    this.#completeOp('reset', offset);
+  }
+
+  /**
+   * Retention moved this log's start (it deleted committed batches below it). A leader answers a
+   * follower fetching below it with BelowLogStart instead of reading what is gone.
+   */
+  logStartMoved(logStart: LogStart): void {
+    if (logStart.offset <= this.#logStart.offset) return;
+    assert(logStart.offset <= this.#hw, `log start ${logStart.offset} beyond HW ${this.#hw}`);
+    this.#logStart = logStart;
+    this.#afterInput();
   }
 
   /** MetaStore: the promise of `epoch` is durable. */
@@ -648,7 +673,12 @@ export class PartitionReplica {
     assert(op !== undefined && op.kind === kind && op.end === end, `unexpected ${kind}(${end}) completion`);
     // Durable and still ours: not beyond a truncation that is issued but not yet durable.
     let durable = op.end;
-    for (const later of this.#ops) if (later.kind === 'truncate') durable = Math.min(durable, later.end);
+    for (const later of this.#ops) if (later.kind !== 'append') durable = Math.min(durable, later.end);
+    if (op.kind === 'reset' && op.end > this.#hw) {
+      // Everything below the leader's log start is committed: the empty log starts committed.
+      this.#hw = op.end;
+      this.#persist.push({ kind: 'highWatermark', highWatermark: op.end });
+    }
     this.#durableLeo = durable;
     assert(this.#durableLeo <= this.#leo, 'durable LEO beyond LEO');
     if (this.#role === 'follower') {
@@ -675,6 +705,21 @@ export class PartitionReplica {
     const st = this.#followers.get(m.replicaId);
     if (st === undefined) return;
     st.lastHeardTick = this.#now;
+    if (m.fetchOffset < this.#logStart.offset) {
+      this.#send.push({
+        to: m.replicaId,
+        msg: {
+          type: 'BelowLogStart',
+          epoch: this.#roleEpoch,
+          leaderId: this.replicaId,
+          fetchOffset: m.fetchOffset,
+          lastFetchedEpoch: m.lastFetchedEpoch,
+          logStartOffset: this.#logStart.offset,
+          epochBeforeLogStart: this.#logStart.epochBefore,
+        },
+      });
+      return;
+    }
     if (!this.#isPrefix(m.fetchOffset, m.lastFetchedEpoch)) {
       const r = this.#cache.endOffsetForEpoch(m.lastFetchedEpoch, this.#leo);
       this.#send.push({
@@ -851,6 +896,21 @@ export class PartitionReplica {
       else if (own.epoch >= 0) target = own.endOffset;
     }
     if (target < this.#leo) this.#truncateLocal(target);
+    this.#fetchDue = true;
+  }
+
+  #onBelowLogStart(m: BelowLogStart): void {
+    if (m.fetchOffset !== this.#leo || m.lastFetchedEpoch !== this.#cache.lastEpoch) return;
+    if (m.logStartOffset <= this.#leo) return;
+    // Everything the leader lacks below its log start is committed (retention deletes only below
+    // the HW), so nothing we hold there can be lost by dropping it: start again where it starts.
+    const logStart: LogStart = { offset: m.logStartOffset, epochBefore: m.epochBeforeLogStart };
+    this.#persist.push({ kind: 'reset', logStart });
+    this.#cache = new EpochCache([], logStart);
+    this.#logStart = logStart;
+    this.#leo = logStart.offset;
+    this.#verifiedUpTo = 0;
+    this.#ops.push({ kind: 'reset', end: logStart.offset });
     this.#fetchDue = true;
   }
 

@@ -58,6 +58,7 @@ export function drive(n: Node): void {
     for (const p of r.persist) {
       if (p.kind === 'append') n.log.append(p.batch);
       else if (p.kind === 'truncate') n.log.truncateTo(p.offset);
+      else if (p.kind === 'reset') n.log.resetTo(p.logStart);
       else if (p.kind === 'promise') n.promiseWrites.push(p.epoch);
       else n.log.setHighWatermark(p.highWatermark);
     }
@@ -76,7 +77,8 @@ export function drive(n: Node): void {
 export function flush(n: Node, ops = Number.MAX_SAFE_INTEGER): void {
   for (const done of n.log.completeOps(ops)) {
     if (done.kind === 'append') n.core.appended(done.endOffset);
-    else n.core.truncated(done.offset);
+    else if (done.kind === 'truncate') n.core.truncated(done.offset);
+    else n.core.logReset(done.offset);
   }
   for (const epoch of n.promiseWrites.splice(0)) {
     n.promised = Math.max(n.promised, epoch);

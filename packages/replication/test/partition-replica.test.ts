@@ -200,6 +200,21 @@ describe('Replication rule 2: a log retention emptied is not diverging (issue 11
     });
   }
 
+  it('a follower whose fetch falls below the leader\'s log start starts its log again there (BelowLogStart) and catches up', () => {
+    const leader = makeNode(1, { epochs: [1, 1, 1, 1, 1, 1], hw: 6 });
+    const follower = makeNode(2, { epochs: [1, 1], hw: 2 }); // was down while the leader's retention ran
+    expect(leader.log.applyRetention(5)).toBe(5);
+    leader.core.logStartMoved(leader.log.logStart);
+    elect(leader, [follower], 2);
+    exchange([leader, follower]);
+    expect(follower.log.logStart).toEqual({ offset: 5, epochBefore: 1 });
+    expect(epochsOf(follower)).toEqual([1, 2]); // offset 5 of epoch 1, then the new leader's marker
+    expect(follower.core.highWatermark).toBe(7);
+    expect(produce(leader, 9, 'QUORUM')).toEqual({ ok: true, baseOffset: 7 });
+    exchange([leader, follower]);
+    expect(ackOf(leader.acks, 9)).toEqual({ produceId: 9, baseOffset: 7 });
+  });
+
   it('an emptied log promises with the epoch before its log start, so it wins against a replica that lacks committed offsets', () => {
     const emptied = restarted(1, true);
     step(emptied, { type: 'PrepareEpoch', epoch: 3 });

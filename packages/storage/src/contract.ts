@@ -113,6 +113,12 @@ export interface PartitionLog {
   read(fromOffset: number, maxBytes: number, endOffset: number, options?: ReadOptions): Promise<Buffer[]>;
   /** Drops every record at or after `offset` (a straddling batch is dropped whole and the LEO set to its base). Durable on resolve. */
   truncateTo(offset: number): Promise<void>;
+  /**
+   * Drops every batch and starts the log again, empty, at `offset`, whose preceding record had
+   * `epochBefore` (-1 = unknown): a follower below its leader's log start (Kafka's
+   * truncateFullyAndStartAt). Durable on resolve.
+   */
+  resetTo(offset: number, epochBefore?: number): Promise<void>;
   /** First offset of the first batch whose maxTimestampMs >= timestampMs; undefined if none. */
   offsetForTimestamp(timestampMs: number): Promise<number | undefined>;
   /** Epoch cache, oldest first. */

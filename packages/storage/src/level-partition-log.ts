@@ -240,17 +240,19 @@ export class LevelPartitionLog implements PartitionLog {
 
   /**
    * Drops every batch and restarts the log, empty, at `offset` (a follower catching up from a leader
-   * whose log starts beyond this one's end; Kafka's truncateFullyAndStartAt). Durable on resolve.
+   * whose log starts beyond this one's end; Kafka's truncateFullyAndStartAt). `epochBefore`: the
+   * epoch of the record before `offset` (-1 when unknown). Durable on resolve.
    */
-  resetTo(offset: number): Promise<void> {
+  resetTo(offset: number, epochBefore = -1): Promise<void> {
     const closed = this.checkOpen() ?? this.commitError();
     if (closed !== undefined) return Promise.reject(closed);
     if (!isNonNegativeInt(offset)) return Promise.reject(new StorageError('INVALID_REQUEST', `reset offset ${offset} is not an offset`));
     const ops: WriteOp[] = [];
     for (let i = 0; i < this.index.length; i++) ops.push({ type: 'del', key: this.keys.batch(this.index.base(i)) });
     for (const e of this.epochs.clear()) ops.push({ type: 'del', key: this.keys.epoch(e.epoch) });
-    ops.push({ type: 'put', key: this.keys.logStart, value: logStartValue(offset, -1) });
-    this.epochBeforeStart = -1;
+    if (!Number.isInteger(epochBefore) || epochBefore < -1) return Promise.reject(new StorageError('INVALID_REQUEST', `epoch ${epochBefore} is not an epoch`));
+    ops.push({ type: 'put', key: this.keys.logStart, value: logStartValue(offset, epochBefore) });
+    this.epochBeforeStart = offset === 0 ? -1 : epochBefore;
     this.index.clear();
     this.tail.clear();
     this.start = offset;

@@ -25,8 +25,8 @@ export interface StoreOptions {
   readonly onGroupWrite?: GroupWriteObserver;
 }
 
-/** A PartitionLog as the LevelDB store returns it, with the members beyond the contract. */
-export type StorePartitionLog = PartitionLog & Pick<LevelPartitionLog, 'resetTo'>;
+/** A PartitionLog as the LevelDB store returns it. */
+export type StorePartitionLog = PartitionLog;
 
 const mapKey = (key: PartitionKey): string => `${key.partition}/${key.topicId}`;
 

@@ -266,7 +266,17 @@ describe('resetTo', () => {
     await store.close();
     store = await openStore(dir);
     log = await store.partition(P0);
-    expect([log.logStartOffset, log.logEndOffset]).toEqual([100, 100]);
+    expect([log.logStartOffset, log.logEndOffset, log.epochBeforeLogStart]).toEqual([100, 100, -1]);
     expect((await log.append(records('b', { leaderEpoch: 2 }))).baseOffset).toBe(100);
+  });
+
+  it('keeps the epoch before the new start it is given, across a restart', async () => {
+    await log.append(records('a', { recordCount: 3, leaderEpoch: 1 }));
+    await log.resetTo(50, 4);
+    expect([log.logStartOffset, log.epochBeforeLogStart]).toEqual([50, 4]);
+    await store.close();
+    store = await openStore(dir);
+    log = await store.partition(P0);
+    expect([log.logStartOffset, log.logEndOffset, log.epochBeforeLogStart]).toEqual([50, 50, 4]);
   });
 });

@@ -43,8 +43,8 @@ export interface FaultProfile {
   readonly retentionRate?: number;
   /**
    * 'every-hw' (default): retention stays below every replica's durable HW, so no follower falls
-   * behind a leader's log start. 'own-hw': each replica deletes below its own HW only, as brokers do;
-   * a follower left below the leader's log start then stalls (liveness, not checked here).
+   * behind a leader's log start. 'own-hw': each replica deletes below its own HW only, as brokers
+   * do; a follower left below the leader's log start starts its log again there (BelowLogStart).
    */
   readonly retentionBound?: 'every-hw' | 'own-hw';
   /**
@@ -104,7 +104,7 @@ export const RETENTION_FAULTS: FaultProfile = Object.freeze({
   clusterCrashRate: 0.004,
 });
 
-/** Retention as brokers run it: each replica below its own HW, so lagging replicas fall behind. */
+/** Retention as brokers run it: each replica below its own HW, so lagging replicas fall behind log starts. */
 export const OWN_HW_RETENTION_FAULTS: FaultProfile = Object.freeze({
   ...RETENTION_FAULTS,
   retentionBound: 'own-hw',
@@ -151,6 +151,8 @@ export interface SimulationStats {
   /** Retention passes that deleted something, and how many of them emptied the log. */
   retentions: number;
   emptiedLogs: number;
+  /** Followers that started their log again at a leader's log start (BelowLogStart). */
+  resets: number;
   coordinatorCrashes: number;
   partitions: number;
   truncations: number;
@@ -232,6 +234,7 @@ class Simulation {
     restarts: 0,
     retentions: 0,
     emptiedLogs: 0,
+    resets: 0,
     coordinatorCrashes: 0,
     partitions: 0,
     truncations: 0,
@@ -393,15 +396,15 @@ class Simulation {
   #retention(node: SimReplica): void {
     const core = node.core;
     if (core === undefined) return;
-    // Below every replica's durable HW only: a follower whose fetch falls below the leader's log
-    // start cannot catch up yet (it would need Kafka's truncate-fully-and-start-at; not built).
     let notAbove = core.highWatermark;
     if (this.#faults.retentionBound !== 'own-hw') {
       for (const other of this.#nodes.values()) notAbove = Math.min(notAbove, other.log.durableHighWatermark);
     }
     const deleted = node.log.applyRetention(notAbove);
-    this.#check.onRetention(node.log.logStart.offset);
     if (deleted === 0) return;
+    this.#check.onRetention(node.log.logStart.offset);
+    core.logStartMoved(node.log.logStart);
+    this.#drain(node);
     this.#stats.retentions++;
     if (node.log.logEndOffset === node.log.logStart.offset) this.#stats.emptiedLogs++;
     this.#log(`replica ${node.id} retention deleted ${deleted} records (log start ${node.log.logStart.offset}, LEO ${node.log.logEndOffset})`);
@@ -519,7 +522,8 @@ class Simulation {
       const count = this.#rng.between(0, node.log.pendingOps);
       for (const done of node.log.completeOps(count)) {
         if (done.kind === 'append') core.appended(done.endOffset);
-        else core.truncated(done.offset);
+        else if (done.kind === 'truncate') core.truncated(done.offset);
+        else core.logReset(done.offset);
         this.#drain(node);
       }
     }
@@ -548,6 +552,11 @@ class Simulation {
             this.#check.onTruncate(node.id, node.log, p.offset, node.watch);
             this.#log(`replica ${node.id} truncates to ${p.offset} (LEO ${node.log.logEndOffset}, epochs ${JSON.stringify(node.log.epochEntries())}, log start ${JSON.stringify(node.log.logStart)})`);
             node.log.truncateTo(p.offset);
+            break;
+          case 'reset':
+            this.#stats.resets++;
+            this.#log(`replica ${node.id} resets its log to start at ${JSON.stringify(p.logStart)} (LEO ${node.log.logEndOffset})`);
+            node.log.resetTo(p.logStart);
             break;
           case 'promise': {
             const last = node.promiseWrites.at(-1)?.at ?? this.#now;
@@ -594,7 +603,7 @@ class Simulation {
     if (node === undefined || !node.alive || node.core === undefined) return;
     if (msg.type === 'Heartbeat' || msg.type === 'EpochPromise' || msg.type === 'PrepareRejected' || msg.type === 'LeadershipDeclined' || msg.type === 'LeaderIsolated') return;
     const before = node.core.role;
-    if (msg.type === 'Diverging') this.#log(`replica ${node.id} hears ${JSON.stringify(msg)} from ${from}`);
+    if (msg.type === 'Diverging' || msg.type === 'BelowLogStart') this.#log(`replica ${node.id} hears ${JSON.stringify(msg)} from ${from}`);
     node.core.step(msg satisfies ReplicaInput);
     if (node.core.role !== before) this.#log(`replica ${node.id}: ${before} -> ${node.core.role} at epoch ${node.core.epoch} (from ${from}: ${msg.type})`);
     this.#drain(node);
