@@ -119,6 +119,92 @@ describe('bad input', () => {
     expect(produced.baseOffset).toBeGreaterThan(0);
   });
 
+  describe('a 10,000-character topic name', () => {
+    const longName = 'n'.repeat(10_000);
+    const expectRefusal = (f: { code: grpc.status; errorCode: string | undefined; details: string }): void => {
+      expect(f.code).toBe(S.INVALID_ARGUMENT);
+      expect(f.errorCode).toBe('INVALID_TOPIC_NAME');
+      // Quoted, but cut: the status fits in any client's trailer limit (8 KiB by default).
+      expect(f.details.length).toBeLessThanOrEqual(1024);
+      expect(f.details).toContain('nnnn');
+    };
+
+    it('in Produce is refused with INVALID_TOPIC_NAME (not RESOURCE_EXHAUSTED) and writes nothing', async () => {
+      const before = await hw();
+      expectRefusal(await failure(leader, 'Produce', { topic: longName, partition: 0, records: [{ value: Buffer.from('x') }] }));
+      expect(await hw()).toBe(before);
+    });
+
+    it('in GetMetadata is refused with INVALID_TOPIC_NAME', async () => {
+      expectRefusal(await failure(leader, 'GetMetadata', { topics: [longName] }));
+      expectRefusal(await failure(leader, 'GetMetadata', { topics: Array.from({ length: 20 }, (_, i) => `${longName}${i}`) }));
+    });
+
+    it('in Subscribe is refused with INVALID_TOPIC_NAME', async () => {
+      const e = await subscribeError(leader, { start: { topic: longName, partition: 0, position: { earliest: true }, credit: { bytes: 1000, records: 10 } } });
+      expectRefusal({ code: e.code, details: e.details, errorCode: e.metadata.get('runnel-error-code')[0] as string | undefined });
+    });
+
+    it("in the coordinator's CreateTopic is refused with INVALID_TOPIC_NAME and creates nothing", async () => {
+      const before = await unary<object, { topics: Array<{ name: string }> }>(coordinator, 'ListTopics', {});
+      expectRefusal(await failure(coordinator, 'CreateTopic', { name: longName, partitions: 1 }));
+      // DescribeTopic answers UNKNOWN_TOPIC for any name it does not hold; the quote is cut all the same.
+      const described = await failure(coordinator, 'DescribeTopic', { name: longName });
+      expect(described.code).not.toBe(S.RESOURCE_EXHAUSTED);
+      expect(described.details.length).toBeLessThanOrEqual(1024);
+      const after = await unary<object, { topics: Array<{ name: string }> }>(coordinator, 'ListTopics', {});
+      expect(after.topics.map((t) => t.name)).toEqual(before.topics.map((t) => t.name));
+    });
+  });
+
+  describe('ProduceStream with a correlation id already outstanding', () => {
+    it('refuses the second request in-band with INVALID_REQUEST naming the id, writes nothing for it, and keeps the stream up', async () => {
+      const before = await hw();
+      const call = leader.ProduceStream({ deadline: Date.now() + 10_000 });
+      const answers: Array<{ correlationId: number; ok?: { baseOffset: number; recordCount: number } | null; error?: { code: string; message: string } | null }> = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on('data', (m: (typeof answers)[number]) => answers.push(m));
+        call.on('end', resolve);
+        call.on('error', reject);
+      });
+      // A batch big enough to still be outstanding when its duplicate is read (ACKS_ALL waits for
+      // the slowest replica; the duplicate is read on the same tick as the first).
+      call.write({ correlationId: 7, request: { topic: 'good', partition: 0, acks: 'ACKS_ALL', records: Array.from({ length: 50 }, () => ({ value: Buffer.from('a') })) } });
+      call.write({ correlationId: 7, request: { topic: 'good', partition: 0, records: [{ value: Buffer.from('duplicate') }, { value: Buffer.from('duplicate') }] } });
+      call.write({ correlationId: 8, request: { topic: 'good', partition: 0, records: [{ value: Buffer.from('after') }] } });
+      call.end();
+      await done;
+      expect(answers).toHaveLength(3);
+      const refused = answers.filter((a) => a.error);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ correlationId: 7, error: { code: 'INVALID_REQUEST' } });
+      expect(refused[0]!.error!.message).toContain('7');
+      // The refusal comes first (it is answered when read); the original and the next follow.
+      expect(answers[0]!.error?.code).toBe('INVALID_REQUEST');
+      const oks = answers.filter((a) => a.ok).map((a) => [a.correlationId, a.ok!.baseOffset, a.ok!.recordCount]);
+      expect(oks).toEqual([[7, before, 50], [8, before + 50, 1]]);
+      expect(await hw()).toBe(before + 51);
+    });
+
+    it('refuses a correlation id above 2^53 - 1 (not representable in JavaScript and JSON clients) with INVALID_REQUEST and writes nothing', async () => {
+      const before = await hw();
+      const call = leader.ProduceStream({ deadline: Date.now() + 10_000 });
+      const answers: Array<{ correlationId: number | string; error?: { code: string; message: string } | null }> = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on('data', (m: (typeof answers)[number]) => answers.push(m));
+        call.on('end', resolve);
+        call.on('error', reject);
+      });
+      call.write({ correlationId: '18446744073709551615', request: { topic: 'good', partition: 0, records: [{ value: Buffer.from('x') }] } });
+      call.end();
+      await done;
+      expect(answers).toHaveLength(1);
+      expect(answers[0]!.error?.code).toBe('INVALID_REQUEST');
+      expect(answers[0]!.error?.message).toContain('9007199254740991');
+      expect(await hw()).toBe(before);
+    });
+  });
+
   it('every process is still up', () => {
     expect(cluster.coordinator.running).toBe(true);
     for (const b of cluster.brokers) expect(b.running).toBe(true);

@@ -37,19 +37,26 @@ export interface CallFailure {
 
 const deadline = (): grpc.CallOptions => ({ deadline: Date.now() + 10_000 });
 
-/** Calls a unary method; resolves with the answer, rejects with a CallFailure. */
-export function unary<Req, Res>(client: grpc.Client, method: string, request: Req): Promise<Res> {
+/** Request headers from a plain object (`{ 'runnel-cluster-id': 'x' }`). */
+export function headers(values: Readonly<Record<string, string>>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(values)) md.set(k, v);
+  return md;
+}
+
+/** Calls a unary method (with optional request headers); resolves with the answer, rejects with a CallFailure. */
+export function unary<Req, Res>(client: grpc.Client, method: string, request: Req, metadata: grpc.Metadata = new grpc.Metadata()): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Res) => void) => void>)[method];
+    const fn = (client as unknown as Record<string, (r: Req, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Res) => void) => void>)[method];
     if (fn === undefined) throw new Error(`no method ${method}`);
-    fn.call(client, request, deadline(), (err, value) => (err ? reject(toFailure(err)) : resolve(value as Res)));
+    fn.call(client, request, metadata, deadline(), (err, value) => (err ? reject(toFailure(err)) : resolve(value as Res)));
   });
 }
 
 /** Expects a unary call to fail; returns the failure. */
-export async function failure<Req>(client: grpc.Client, method: string, request: Req): Promise<CallFailure> {
+export async function failure<Req>(client: grpc.Client, method: string, request: Req, metadata?: grpc.Metadata): Promise<CallFailure> {
   try {
-    const v = await unary(client, method, request);
+    const v = await unary(client, method, request, metadata);
     throw new Error(`${method} succeeded unexpectedly: ${JSON.stringify(v)}`);
   } catch (err) {
     if (err instanceof Error) throw err;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { NotLeaderError, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT } from '@runnel/protocol';
+import { NotLeaderError, RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT, quoteUserText, topicNameProblem } from '@runnel/protocol';
 import type { ClusterMetadata__Output, PartitionInfo__Output, TopicInfo__Output } from '@runnel/protocol';
 import type { LeaderPartitionStatus } from '@runnel/protocol';
 import type { Acks, ReplicaInput, ReplicaOutput } from '@runnel/replication';
@@ -146,14 +146,17 @@ export class PartitionRegistry {
   resolveTopic(name: string): TopicInfo__Output {
     this.assertOpen();
     if (typeof name !== 'string' || name === '') throw new RunnelError('INVALID_REQUEST', 'the request names no topic; set `topic`');
+    // A name no topic can have is bad input (INVALID_TOPIC_NAME), not a missing topic; "__" names are readable.
+    const problem = topicNameProblem(name, true);
+    if (problem !== undefined) throw new RunnelError('INVALID_TOPIC_NAME', problem);
     const topic = this.metadata.topic(name);
     if (topic === undefined) {
       // A brand-new topic: the coordinator elected its leaders (PrepareEpoch opened replicas here)
       // before this broker applied the metadata that names it. Retriable, unlike UNKNOWN_TOPIC.
       if ([...this.seenTopics.values()].some((t) => t.name === name)) {
-        throw new RunnelError('NOT_LEADER', `topic ${JSON.stringify(name)} was just created and this broker has not applied its metadata yet; retry shortly`);
+        throw new RunnelError('NOT_LEADER', `topic ${quoteUserText(name)} was just created and this broker has not applied its metadata yet; retry shortly`);
       }
-      throw new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name)} does not exist (metadata version ${this.metadata.version})`);
+      throw new RunnelError('UNKNOWN_TOPIC', `topic ${quoteUserText(name)} does not exist (metadata version ${this.metadata.version})`);
     }
     return topic;
   }
@@ -162,7 +165,7 @@ export class PartitionRegistry {
     const info = Number.isInteger(partition) ? this.metadata.partition(topic, partition) : undefined;
     if (info === undefined) {
       const count = topic.partitions.length;
-      throw new RunnelError('UNKNOWN_PARTITION', `topic ${JSON.stringify(topic.name)} has no partition ${partition}; valid partitions are 0 to ${count - 1}`);
+      throw new RunnelError('UNKNOWN_PARTITION', `topic ${quoteUserText(topic.name)} has no partition ${partition}; valid partitions are 0 to ${count - 1}`);
     }
     return { topic, info };
   }

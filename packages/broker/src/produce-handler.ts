@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RunnelError, normaliseError, partitionForKey, toGrpcStatus } from '@runnel/protocol';
+import { RunnelError, normaliseError, partitionForKey, quoteUserText, toGrpcStatus } from '@runnel/protocol';
 import type { ProduceRequest__Output, ProduceResponse } from '@runnel/protocol';
 import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 import { PRODUCE_TIMEOUT_MS_DEFAULT, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
@@ -47,7 +47,7 @@ export class ProduceService {
     if (request === null || request === undefined) throw new RunnelError('INVALID_REQUEST', 'the message carries no produce request');
     const topic = this.registry.resolveTopic(request.topic);
     if (!internal && topic.name.startsWith('__')) {
-      throw new RunnelError('INVALID_TOPIC_NAME', `topic ${JSON.stringify(topic.name)} is internal: only brokers write to it (it can be read)`);
+      throw new RunnelError('INVALID_TOPIC_NAME', `topic ${quoteUserText(topic.name)} is internal: only brokers write to it (it can be read)`);
     }
     if ((request.records ?? []).length === 0) throw new RunnelError('EMPTY_BATCH', `the produce request for ${topic.name} carries no records; send at least one`);
     let partition: number;

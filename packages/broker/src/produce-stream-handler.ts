@@ -49,10 +49,18 @@ export class ProduceStreamSession {
   private onRequest(message: ProduceStreamRequest__Output): void {
     if (this.closed) return;
     const id = Number(message.correlationId ?? 0);
+    if (!Number.isSafeInteger(id)) {
+      // Decoded as a JS number (LOADER_OPTIONS): beyond 2^53 - 1 two ids could collide, so none is accepted.
+      this.write({
+        correlationId: id,
+        error: toErrorMessage(new RunnelError('INVALID_REQUEST', `correlation id ${message.correlationId} is above ${Number.MAX_SAFE_INTEGER} (2^53 - 1), the largest this broker accepts; nothing was written`)),
+      });
+      return;
+    }
     if (this.outstanding.has(id)) {
       this.write({
         correlationId: id,
-        error: toErrorMessage(new RunnelError('INVALID_REQUEST', `correlation id ${id} is already outstanding on this stream; ids must be unique among outstanding requests`)),
+        error: toErrorMessage(new RunnelError('INVALID_REQUEST', `correlation id ${id} is already outstanding on this stream; ids must be unique among outstanding requests (nothing was written for this one; the first is answered as usual)`)),
       });
       return;
     }

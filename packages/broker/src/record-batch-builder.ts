@@ -1,4 +1,4 @@
-import { PRODUCE_BATCH_BYTES_MAX, RunnelError, messageType } from '@runnel/protocol';
+import { PRODUCE_BATCH_BYTES_MAX, PRODUCE_RECORDS_MAX, RunnelError, messageType } from '@runnel/protocol';
 import type { Record__Output } from '@runnel/protocol';
 
 /** What the leader hands to `PartitionLog.append`: the records encoded once as a RecordSet. */
@@ -24,7 +24,7 @@ export function recordSizeBytes(record: Record__Output): number {
 /**
  * Validates a produce request's records and encodes them into one RecordSet. Records whose
  * timestamp is 0 get `nowMs` (the append time) - the record objects are updated in place.
- * Throws EMPTY_BATCH, RECORD_TOO_LARGE (naming the record and the sizes), BATCH_TOO_LARGE or
+ * Throws EMPTY_BATCH, TOO_MANY_RECORDS, RECORD_TOO_LARGE (naming the record and the sizes), BATCH_TOO_LARGE or
  * INVALID_REQUEST; nothing is encoded when it throws.
  */
 export function buildRecordSet(
@@ -34,6 +34,8 @@ export function buildRecordSet(
   batchBytesMax: number = PRODUCE_BATCH_BYTES_MAX,
 ): BuiltRecordSet {
   if (records.length === 0) throw new RunnelError('EMPTY_BATCH', 'the produce request carries no records; send at least one');
+  // The gRPC edge refuses larger requests before decoding them; this covers the broker's own writes.
+  if (records.length > PRODUCE_RECORDS_MAX) throw new RunnelError('TOO_MANY_RECORDS', `the produce request carries ${records.length} records, more than the ${PRODUCE_RECORDS_MAX} a batch may hold; split it`);
   let payloadBytes = 0;
   let maxTimestampMs = 0;
   for (let i = 0; i < records.length; i++) {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { capText } from './user-text.js';
 
 const S = grpc.status;
 
@@ -17,12 +18,15 @@ export const ERRORS = {
   EMPTY_BATCH: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'A produce request must carry at least one record.' },
   RECORD_TOO_LARGE: { status: S.INVALID_ARGUMENT, retriable: false, summary: "A record is larger than the topic's max_message_bytes." },
   BATCH_TOO_LARGE: { status: S.RESOURCE_EXHAUSTED, retriable: false, summary: 'A produce request is larger than the broker accepts in one batch.' },
+  TOO_MANY_RECORDS: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'A produce request carries more records than the broker accepts in one batch (see limits in docs/errors.md); split it.' },
   TOPIC_ALREADY_EXISTS: { status: S.ALREADY_EXISTS, retriable: false, summary: 'A topic with that name exists.' },
   UNKNOWN_TOPIC: { status: S.NOT_FOUND, retriable: false, summary: 'No topic has that name.' },
   UNKNOWN_PARTITION: { status: S.NOT_FOUND, retriable: false, summary: 'The topic has no partition with that number.' },
-  OFFSET_OUT_OF_RANGE: { status: S.OUT_OF_RANGE, retriable: false, summary: 'The offset is outside [log start offset, high watermark]; the message gives the valid range.' },
+  OFFSET_OUT_OF_RANGE: { status: S.OUT_OF_RANGE, retriable: false, summary: 'The offset is below the log start offset or beyond the log end offset; the message gives the valid range.' },
+  OFFSET_NOT_AVAILABLE: { status: S.UNAVAILABLE, retriable: true, summary: 'The offset is within the log but not yet committed on this leader (for example just after a leader change); retry shortly.' },
   NOT_ENOUGH_BROKERS: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'Fewer live brokers than the replication factor asks for.' },
-  NOT_LEADER: { status: S.UNAVAILABLE, retriable: true, summary: 'This broker does not lead the partition; trailers name the leader when known.' },
+  NOT_LEADER: { status: S.UNAVAILABLE, retriable: true, summary: 'This broker does not lead the partition; trailers name the leader when known. A produce refused so was not written.' },
+  LEADERSHIP_LOST: { status: S.UNAVAILABLE, retriable: true, summary: 'The write was appended, then this broker lost the leadership before the ack level was reached: it may still commit (outcome unknown); trailers name the new leader when known.' },
   PARTITION_OFFLINE: { status: S.UNAVAILABLE, retriable: true, summary: 'No live replica can lead the partition right now.' },
   NOT_ENOUGH_REPLICAS: { status: S.UNAVAILABLE, retriable: true, summary: 'The ack level needs more live replicas than there are.' },
   TIMEOUT: { status: S.DEADLINE_EXCEEDED, retriable: true, summary: 'The ack level was not reached in time; the write may still commit.' },
@@ -108,7 +112,7 @@ export function toGrpcStatus(err: RunnelError): Partial<grpc.StatusObject> {
   metadata.set(ERROR_METADATA.retriable, String(err.retriable));
   if (err.leaderId !== undefined) metadata.set(ERROR_METADATA.leaderId, String(err.leaderId));
   if (err.leaderAddress !== undefined) metadata.set(ERROR_METADATA.leaderAddress, err.leaderAddress);
-  return { code: err.grpcStatus, details: err.message, metadata };
+  return { code: err.grpcStatus, details: capText(err.message), metadata };
 }
 
 /**
@@ -126,7 +130,7 @@ export function toErrorMessage(err: RunnelError): {
 } {
   return {
     code: err.code,
-    message: err.message,
+    message: capText(err.message),
     retriable: err.retriable,
     leaderId: err.leaderId ?? -1,
     leaderAddress: err.leaderAddress ?? '',

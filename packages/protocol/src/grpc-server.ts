@@ -6,6 +6,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { GRPC_SERVER_OPTIONS } from './limits.js';
 import { LOADER_OPTIONS, PROTO_FILES } from './loader.js';
+import { guardedDefinition, requestGuardInterceptor } from './request-guard.js';
 
 let reflectionDefinition: protoLoader.PackageDefinition | undefined;
 
@@ -44,11 +45,13 @@ export interface RunningServer {
 /**
  * Starts a gRPC server on host:port with the given services plus grpc.health.v1 (overall "" and
  * each service, NOT_SERVING until setServing(true)) and server reflection for every Runnel proto,
- * so generic tools work without the .proto files.
+ * so generic tools work without the .proto files. Requests are validated against their message
+ * types first (unknown enum values, the encoded-size limits) and status details are capped.
  */
 export async function startGrpcServer(host: string, port: number, services: readonly ServiceRegistration[]): Promise<RunningServer> {
-  const server = new grpc.Server(GRPC_SERVER_OPTIONS);
-  for (const s of services) server.addService(s.definition, s.implementation);
+  // Every request is checked against its message type before a handler sees it (request-guard.ts).
+  const server = new grpc.Server({ ...GRPC_SERVER_OPTIONS, interceptors: [requestGuardInterceptor] });
+  for (const s of services) server.addService(guardedDefinition(s.definition), s.implementation);
   const names = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING' as const])));
   health.addToServer(server);
