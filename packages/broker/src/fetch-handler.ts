@@ -7,7 +7,7 @@ import { selectDeliverable } from './deliverable-batches.js';
 import type { ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
-import { checkOffsetInRange } from './start-position.js';
+import { checkOffsetInLog, offsetNotAvailable, type OffsetBounds } from './start-position.js';
 import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 
 /** A Fetch byte budget: 0 -> 1 MiB, capped at 16 MiB. */
@@ -62,9 +62,13 @@ export async function fetch(registry: PartitionRegistry, request: FetchRequest__
   }
   const what = `${request.topic}/${request.partition}`;
   const offset = Number(request.offset);
-  checkOffsetInRange(offset, { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark }, what);
+  const bounds = (): OffsetBounds => ({ logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark, logEndOffset: leader.logEndOffset });
+  checkOffsetInLog(offset, bounds(), what);
   const waitMs = Math.min(Math.max(0, request.maxWaitMs), FETCH_WAIT_MS_MAX);
   if (offset >= leader.highWatermark && waitMs > 0) await waitForData(leader, offset, waitMs, call);
+  // Within the log but still above the HW (a new leader's HW can start below what consumers were
+  // shown): not out of range, only not committed yet. At the HW itself the answer is just empty.
+  if (offset > leader.highWatermark) throw offsetNotAvailable(offset, bounds(), what);
   let budget = fetchBytes(request.maxBytes);
   let next = offset;
   const batches: Buffer[] = [];

@@ -15,7 +15,7 @@ type Call = grpc.ServerDuplexStream<SubscribeRequest__Output, RawBatchesResponse
 
 /**
  * One Subscribe call: resolves the start position, sends a first message (no batches) carrying
- * `start_offset` and the HW, then pushes committed batches while both credits are positive (a
+ * `start_offset` and the HW, then pushes committed batches while the credit allows (CreditWindow; a
  * batch may overdraw), waiting - without polling - for the HW to move, for credit, or for the
  * client to read (write() returned false). Leadership lost or shutdown ends the call with that
  * error; the client cancelling ends it quietly. Every listener is removed on every exit.
@@ -68,7 +68,14 @@ export class SubscriptionSession implements HighWatermarkListener {
       return;
     }
     if (message.kind === 'credit' && message.credit !== null && message.credit !== undefined) {
-      this.credit.grant(Number(message.credit.bytes), Number(message.credit.records));
+      const bytes = Number(message.credit.bytes);
+      const records = Number(message.credit.records);
+      if (!(bytes > 0) && !(records > 0)) {
+        // A grant of nothing would change nothing, silently: say so instead.
+        this.finish(new RunnelError('INVALID_REQUEST', 'a `credit` message must grant something: set `bytes`, `records` or both above 0'));
+        return;
+      }
+      this.credit.grant(bytes, records);
       this.signal();
       return;
     }
@@ -91,9 +98,11 @@ export class SubscriptionSession implements HighWatermarkListener {
     this.leader = leader;
     if (start.credit !== null && start.credit !== undefined) this.credit.grant(Number(start.credit.bytes), Number(start.credit.records));
     const what = `${start.topic}/${start.partition}`;
+    // An offset in the log but above the HW (a new leader's HW can start below what consumers
+    // were shown) is waited for like any offset at the HW: the loop below sleeps until it commits.
     this.nextOffset = await resolveStartPosition(
       start.position,
-      { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark },
+      { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark, logEndOffset: leader.logEndOffset },
       (ts) => leader.log.offsetForTimestamp(ts),
       what,
     );
@@ -109,10 +118,10 @@ export class SubscriptionSession implements HighWatermarkListener {
       if (this.nextOffset < leader.logStartOffset) {
         throw new RunnelError(
           'OFFSET_OUT_OF_RANGE',
-          `${what}: offset ${this.nextOffset} was deleted by retention; valid offsets are ${leader.logStartOffset} to ${hw}`,
+          `${what}: offset ${this.nextOffset} was deleted by retention; valid offsets are ${leader.logStartOffset} to ${leader.logEndOffset} (log start offset to log end offset)`,
         );
       }
-      const raw = await leader.read(this.nextOffset, Math.min(this.credit.bytesAvailable, SUBSCRIBE_READ_BYTES_MAX), hw);
+      const raw = await leader.read(this.nextOffset, this.credit.readBudget(SUBSCRIBE_READ_BYTES_MAX), hw);
       if (this.ended) return;
       const picked = selectDeliverable(raw, this.nextOffset, hw, (sizeBytes, recordCount) => {
         if (!this.credit.canSend()) return false;

@@ -100,10 +100,29 @@ describe('produce and fetch', () => {
     expect(res.partitions[0]).toMatchObject({ partition: 0, logStartOffset: 0, highWatermark: 4, logEndOffset: 4, leaderEpoch: 1, offsetForTimestamp: 0 });
     const far = await listOffsets({ topic: 'events', partitions: [0], timestampMs: Date.now() + 3_600_000 });
     expect(far.partitions[0]!.offsetForTimestamp).toBe(4);
-    const led = await listOffsets({ topic: 'split' });
-    expect(led.partitions.map((p) => p.partition)).toEqual([0]);
     const err = await failure(listOffsets({ topic: 'split', partitions: [0, 1] }));
     expect(errorCode(err)).toBe('NOT_LEADER');
+  });
+
+  it('lists every partition of the topic when none is named, or says which broker leads the one it cannot answer', async () => {
+    const all = await listOffsets({ topic: 'keyed' });
+    expect(all.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3]);
+    // Not a silent subset: a partition led elsewhere fails the call, naming its leader.
+    const err = await failure(listOffsets({ topic: 'split' }));
+    expect(errorCode(err)).toBe('NOT_LEADER');
+    expect(err.metadata.get(ERROR_METADATA.leaderId)).toEqual(['2']);
+    expect(err.details).toContain('split/1');
+    expect(err.details).toContain('name the partitions');
+  });
+
+  it('answers a timestamp beyond every record (up to the int64 maximum) with the HW and refuses a negative one naming the range', async () => {
+    const hw = (await listOffsets({ topic: 'events', partitions: [0] })).partitions[0]!.highWatermark;
+    for (const ts of ['4611686018427387904', '9223372036854775807']) {
+      expect((await listOffsets({ topic: 'events', partitions: [0], timestampMs: ts })).partitions[0]!.offsetForTimestamp, ts).toBe(hw);
+    }
+    const err = await failure(listOffsets({ topic: 'events', partitions: [0], timestampMs: -1 }));
+    expect(errorCode(err)).toBe('INVALID_REQUEST');
+    expect(err.details).toContain('0 to 9223372036854775807');
   });
 
   it('serves cached metadata and rejects unknown topics', async () => {

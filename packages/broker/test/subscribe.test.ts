@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as grpc from '@grpc/grpc-js';
 import { ERROR_METADATA } from '@runnel/protocol';
 import type { SubscribeRequest, SubscribeResponse__Output } from '@runnel/protocol';
-import { errorCode, produce, startHarness, topic, value } from './helpers.js';
+import type { FetchResponse__Output } from '@runnel/protocol';
+import type { RunningBroker } from '../src/index.js';
+import { errorCode, failure, produce, startClusterBroker, startHarness, tempDir, topic, unary, value } from './helpers.js';
 import type { Harness } from './helpers.js';
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness([topic({ name: 'logs', partitions: 4 })]);
+  h = await startHarness([topic({ name: 'logs', partitions: 4 }), topic({ name: 'credit', partitions: 3 })]);
   h.coordinator.addBroker(2, '10.0.0.2:7402');
 });
 
@@ -71,6 +73,120 @@ class Sub {
     return this.batches().reduce((n, b) => n + b.recordCount, 0);
   }
 }
+
+// A leader whose HW is below offsets that are in its log (a new leader starts with its checkpointed
+// HW and commits nothing until a follower has its epoch-start marker): here its only follower
+// (broker 3) is cut off, so records appended with ACKS_LEADER stay above the HW until it heals.
+describe('a leader whose high watermark is below offsets in its log', () => {
+  let follower: RunningBroker;
+  let followerDir: { path: string; remove(): Promise<void> };
+  let cut = true;
+  const fetchReq = (req: object): Promise<FetchResponse__Output> => unary(h.client.Fetch.bind(h.client), req);
+
+  beforeAll(async () => {
+    followerDir = await tempDir();
+    follower = await startClusterBroker(3, followerDir.path, h.coordinator, { replicationFaults: { isCut: (peer) => cut && peer === 1 } });
+    await h.coordinator.setTopics([topic({ name: 'logs', partitions: 4 }), topic({ name: 'credit', partitions: 3 }), topic({ name: 'lagging', partitions: 1, replicas: [[1, 3]] })]);
+    for (let i = 0; i < 3; i++) await produce(h.client, { topic: 'lagging', partition: 0, records: [value(`l${i}`)], acks: 'ACKS_LEADER' });
+  });
+
+  afterAll(async () => {
+    await follower?.close();
+    await followerDir?.remove();
+  });
+
+  it('Subscribe at an offset in the log but above the HW waits for the HW, then delivers; beyond the log end is OFFSET_OUT_OF_RANGE', async () => {
+    const offsets = (await unary(h.client.ListOffsets.bind(h.client), { topic: 'lagging', partitions: [0] })) as { partitions: Array<{ highWatermark: number; logEndOffset: number }> };
+    const { highWatermark: hw, logEndOffset: leo } = offsets.partitions[0]!;
+    expect(hw).toBeLessThan(2);
+    expect(leo).toBe(3);
+
+    const beyond = new Sub({ start: { topic: 'lagging', partition: 0, position: { offset: leo + 1 } } });
+    await beyond.until(() => beyond.error !== undefined, 'OFFSET_OUT_OF_RANGE');
+    expect(errorCode(beyond.error!)).toBe('OFFSET_OUT_OF_RANGE');
+    expect(beyond.error!.details).toContain(`0 to ${leo}`);
+
+    const fetchNow = await failure(fetchReq({ topic: 'lagging', partition: 0, offset: 2 }));
+    expect(errorCode(fetchNow)).toBe('OFFSET_NOT_AVAILABLE');
+    expect(fetchNow.metadata.get(ERROR_METADATA.retriable)).toEqual(['true']);
+    expect(fetchNow.details).toContain(`high watermark ${hw}`);
+    expect(errorCode(await failure(fetchReq({ topic: 'lagging', partition: 0, offset: 2, maxWaitMs: 20 })))).toBe('OFFSET_NOT_AVAILABLE');
+    expect(errorCode(await failure(fetchReq({ topic: 'lagging', partition: 0, offset: leo + 1, maxWaitMs: 1000 })))).toBe('OFFSET_OUT_OF_RANGE');
+
+    const atEnd = new Sub({ start: { topic: 'lagging', partition: 0, position: { offset: leo }, credit: { bytes: 1 << 20, records: 100 } } });
+    const sub = new Sub({ start: { topic: 'lagging', partition: 0, position: { offset: 2 }, credit: { bytes: 1 << 20, records: 100 } } });
+    await sub.until(() => sub.received.length >= 1 || sub.error !== undefined, 'first message');
+    await atEnd.until(() => atEnd.received.length >= 1 || atEnd.error !== undefined, 'first message');
+    expect(sub.error?.details).toBeUndefined();
+    expect(atEnd.error?.details).toBeUndefined();
+    expect(sub.received[0]).toMatchObject({ startOffset: 2, batches: [] });
+    expect(atEnd.received[0]).toMatchObject({ startOffset: leo, batches: [] });
+    const waiting = fetchReq({ topic: 'lagging', partition: 0, offset: 2, maxWaitMs: 20_000 });
+
+    cut = false; // the follower catches up: the HW passes offset 2
+    await sub.until(() => sub.batches().length > 0 || sub.error !== undefined, 'the batch at offset 2');
+    expect(sub.error?.details).toBeUndefined();
+    expect(sub.batches().map((b) => b.baseOffset)).toEqual([2]);
+    expect((await waiting).batches.map((b) => b.baseOffset)).toEqual([2]);
+    const next = await produce(h.client, { topic: 'lagging', partition: 0, records: [value('after')] });
+    await atEnd.until(() => atEnd.batches().length > 0 || atEnd.error !== undefined, 'the next record');
+    expect(atEnd.batches().map((b) => b.baseOffset)).toEqual([next.baseOffset]);
+    for (const s of [sub, atEnd]) s.call.cancel();
+  });
+});
+
+describe('Subscribe credit and positions at the edges of their ranges', () => {
+  const INT64_MAX = '9223372036854775807';
+
+  it('a credit of one kind only limits by that kind alone (a kind never granted does not limit)', async () => {
+    for (let i = 0; i < 5; i++) await produce(h.client, { topic: 'credit', partition: 0, records: [value(`c${i}`), value(`d${i}`)] });
+    const recordsOnly = new Sub({ start: { topic: 'credit', partition: 0, position: { earliest: true }, credit: { records: 4 } } });
+    await recordsOnly.until(() => recordsOnly.records() >= 4 || recordsOnly.error !== undefined, 'four records on a records-only credit');
+    expect(recordsOnly.error?.details).toBeUndefined();
+    await produce(h.client, { topic: 'credit', partition: 1, records: [value('round trip')] });
+    expect(recordsOnly.records()).toBe(4); // two batches of two: the record credit still limits
+    recordsOnly.call.write({ credit: { records: 100 } });
+    await recordsOnly.until(() => recordsOnly.records() === 10, 'the rest');
+    recordsOnly.call.cancel();
+
+    const bytesOnly = new Sub({ start: { topic: 'credit', partition: 0, position: { earliest: true }, credit: { bytes: 1 << 20 } } });
+    await bytesOnly.until(() => bytesOnly.records() === 10 || bytesOnly.error !== undefined, 'every record on a bytes-only credit');
+    expect(bytesOnly.error?.details).toBeUndefined();
+    bytesOnly.call.cancel();
+
+    const later = new Sub({ start: { topic: 'credit', partition: 0, position: { earliest: true } } });
+    await later.until(() => later.received.length >= 1, 'first message');
+    later.call.write({ credit: { records: 2 } });
+    await later.until(() => later.records() >= 2, 'two records granted after the start');
+    later.call.cancel();
+  });
+
+  it('a credit message granting nothing is refused with INVALID_REQUEST naming the fields', async () => {
+    const sub = new Sub({ start: { topic: 'credit', partition: 0, position: { earliest: true }, credit: { bytes: 1, records: 1 } } });
+    await sub.until(() => sub.received.length >= 1, 'first message');
+    sub.call.write({ credit: { bytes: 0, records: 0 } });
+    await sub.until(() => sub.error !== undefined, 'INVALID_REQUEST');
+    expect(errorCode(sub.error!)).toBe('INVALID_REQUEST');
+    expect(sub.error!.details).toContain('bytes');
+    expect(sub.error!.details).toContain('records');
+  });
+
+  it('a timestamp beyond every record (up to the int64 maximum) starts at the log end; a negative one is INVALID_POSITION naming the range', async () => {
+    await produce(h.client, { topic: 'credit', partition: 2, records: [value('t0')] });
+    const end = 1;
+    for (const ts of ['4611686018427387904', INT64_MAX, String(Number.MAX_SAFE_INTEGER + 1)]) {
+      const sub = new Sub({ start: { topic: 'credit', partition: 2, position: { timestampMs: ts } } });
+      await sub.until(() => sub.received.length >= 1 || sub.error !== undefined, `first message for ${ts}`);
+      expect(sub.error?.details, ts).toBeUndefined();
+      expect(sub.received[0]!.startOffset, ts).toBe(end);
+      sub.call.cancel();
+    }
+    const negative = new Sub({ start: { topic: 'credit', partition: 2, position: { timestampMs: -1 } } });
+    await negative.until(() => negative.error !== undefined, 'INVALID_POSITION');
+    expect(errorCode(negative.error!)).toBe('INVALID_POSITION');
+    expect(negative.error!.details).toContain(`0 to ${INT64_MAX}`);
+  });
+});
 
 describe('Subscribe', () => {
   it('pushes new batches as they commit (no polling) and reports start offset and HW', async () => {

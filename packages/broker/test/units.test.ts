@@ -26,7 +26,7 @@ async function rejection(p: Promise<unknown> | (() => unknown)): Promise<RunnelE
 }
 
 describe('resolveStartPosition', () => {
-  const bounds = { logStartOffset: 10, highWatermark: 20 };
+  const bounds = { logStartOffset: 10, highWatermark: 20, logEndOffset: 20 };
   const ts = (found: number | undefined) => () => Promise.resolve(found);
   it('resolves earliest, latest, offsets and timestamps', async () => {
     expect(await resolveStartPosition({ at: 'earliest', earliest: true }, bounds, ts(undefined), 't/0')).toBe(10);
@@ -46,15 +46,18 @@ describe('resolveStartPosition', () => {
     expect((await rejection(resolveStartPosition(null, bounds, ts(undefined), 't/0'))).code).toBe('INVALID_POSITION');
     expect((await rejection(resolveStartPosition({}, bounds, ts(undefined), 't/0'))).code).toBe('INVALID_POSITION');
   });
+  it('accepts offsets above the HW up to the log end (a new leader may start with a lower HW)', async () => {
+    const lagging = { logStartOffset: 10, highWatermark: 12, logEndOffset: 20 };
+    expect(await resolveStartPosition({ at: 'offset', offset: 20 }, lagging, ts(undefined), 't/0')).toBe(20);
+    expect((await rejection(resolveStartPosition({ at: 'offset', offset: 21 }, lagging, ts(undefined), 't/0'))).message).toContain('10 to 20');
+  });
 });
 
 describe('CreditWindow', () => {
   it('sends while both credits are positive, lets one batch overdraw, and adds grants up', () => {
     const c = new CreditWindow();
     expect(c.canSend()).toBe(false);
-    c.grant(100, 0);
-    expect(c.canSend()).toBe(false);
-    c.grant(0, 2);
+    c.grant(100, 2);
     expect(c.canSend()).toBe(true);
     c.consume(150, 1);
     expect([c.bytesAvailable, c.recordsAvailable, c.canSend()]).toEqual([-50, 1, false]);
@@ -66,6 +69,17 @@ describe('CreditWindow', () => {
     expect([c.bytesAvailable, c.recordsAvailable]).toEqual([1, 1]);
     c.grant(Number.MAX_SAFE_INTEGER, 0);
     expect(c.bytesAvailable).toBe(Number.MAX_SAFE_INTEGER);
+  });
+  it('does not limit by a kind never granted, and counts a kind from its first grant on', () => {
+    const records = new CreditWindow();
+    records.grant(0, 2);
+    expect([records.canSend(), records.readBudget(1000)]).toEqual([true, 1000]);
+    records.consume(5000, 2);
+    expect(records.canSend()).toBe(false);
+    records.grant(100, 1);
+    expect([records.canSend(), records.readBudget(1000)]).toEqual([true, 100]);
+    records.consume(150, 1);
+    expect([records.bytesAvailable, records.recordsAvailable, records.canSend()]).toEqual([-50, 0, false]);
   });
 });
 
@@ -160,6 +174,7 @@ function controlledLog(prior?: PriorLog): { log: PartitionLog; prior: PriorLog |
   const log = {
     key: { topicId: 't', partition: 0 },
     get logStartOffset() { return 0; },
+    epochBeforeLogStart: -1,
     get logEndOffset() { return leo; },
     get durableEndOffset() { return durable; },
     highWatermark: prior?.highWatermark ?? 0,
@@ -258,7 +273,7 @@ describe('ReplicaDriver (replication factor 1)', () => {
     expect(leader.inFlight).toBe(0);
   });
 
-  it('fails pending produces with NOT_LEADER (naming the leader) when leadership moves, and refuses new ones', async () => {
+  it('fails pending produces with LEADERSHIP_LOST (appended, outcome unknown; naming the leader) when leadership moves, and refuses new ones with NOT_LEADER', async () => {
     const c = controlledLog();
     const leader = await leaderOn(c);
     const ended: RunnelError[] = [];
@@ -266,7 +281,7 @@ describe('ReplicaDriver (replication factor 1)', () => {
     const pending = leader.produce(built(), 'ACKS_QUORUM', 5000, 1);
     leader.roleChange(5, 2, [1, 2]);
     const err = await rejection(pending);
-    expect([err.code, err.retriable, err.leaderId]).toEqual(['NOT_LEADER', true, 2]);
+    expect([err.code, err.retriable, err.leaderId]).toEqual(['LEADERSHIP_LOST', true, 2]);
     expect(ended.map((e) => e.code)).toEqual(['NOT_LEADER']);
     expect((await rejection(() => leader.produce(built(), 'ACKS_QUORUM', 5000, 1))).code).toBe('NOT_LEADER');
     c.complete(); // the write still lands on disk; nobody is told twice

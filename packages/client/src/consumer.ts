@@ -25,8 +25,9 @@ export interface ConsumerDeps {
  * order, partitions interleave (batch by batch). Flow control is end to end: a partition never
  * has more than creditBytes / creditRecords granted or buffered (plus one batch the broker may
  * overdraw), and credit is given back only as records are taken from the iterator, so a slow
- * loop slows the broker rather than filling memory. Leader changes and lost connections are
- * retried forever (capped backoff) from the next offset; a non-retriable error
+ * loop slows the broker rather than filling memory. Leader changes, lost connections and
+ * OFFSET_NOT_AVAILABLE (a new leader that has not committed this far yet) are retried forever
+ * (capped backoff) from the next offset; a non-retriable error
  * (OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC, UNKNOWN_PARTITION, …) is thrown by the iterator after the
  * records received before it, and closes the consumer. Iteration ends after close() (or when
  * the loop is left with break/return, which closes the consumer).

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  RunnelError, fromServiceError, runnelGrpc, type Position, type SubscribeRequest,
+  RunnelError, fromServiceError, runnelGrpc, type ErrorCode, type Position, type SubscribeRequest,
 } from '@runnel/protocol';
 import { callMetadata, type ConnectionPool } from './connection-pool.js';
 import { RECONNECT_BACKOFF_MS_INITIAL, RECONNECT_BACKOFF_MS_MAX } from './constants.js';
@@ -12,6 +12,13 @@ import { decodeSubscribeResponse, firstWantedIndex, type DecodedBatch, type Deco
 import { backoffMs, sleep } from './retry.js';
 
 const SUBSCRIBE_PATH = '/runnel.v1.Broker/Subscribe';
+
+/**
+ * Codes resubscribed on whatever the `retriable` trailer says: the offset is in the log but not
+ * committed on that leader yet (a new leader's HW can start below what this consumer was shown);
+ * it will be, so the consumer waits with backoff rather than stopping.
+ */
+const RETRIED_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['OFFSET_NOT_AVAILABLE']);
 
 /** A batch received for a partition, waiting to be handed out. */
 export interface DeliveryEntry {
@@ -43,8 +50,9 @@ export function positionFor(from: StartFrom): Position {
  * The Subscribe stream of one partition, kept alive across leader changes. Sends `start` with
  * the credit window, then grants consumed credit back (CreditWindow). On a retriable failure or
  * the end of the stream it refreshes metadata and resubscribes from the next offset it has not
- * yet received (backoff capped, attempts unbounded while the consumer is open); a non-retriable
- * error (OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC, …) goes to `fail`.
+ * yet received (backoff capped, attempts unbounded while the consumer is open); that includes
+ * OFFSET_NOT_AVAILABLE (its offset is in the log, not yet committed on a new leader). A
+ * non-retriable error (OFFSET_OUT_OF_RANGE, UNKNOWN_TOPIC, …) goes to `fail`.
  */
 export class PartitionSubscription {
   /** Next offset to ask the broker for: just past the last batch received. */
@@ -103,7 +111,7 @@ export class PartitionSubscription {
         err = outcome.error;
       }
       if (this.deps.signal.aborted) return;
-      if (!err.retriable) {
+      if (!err.retriable && !RETRIED_CODES.has(err.code)) {
         this.deps.fail(err);
         return;
       }
@@ -157,11 +165,12 @@ export class PartitionSubscription {
         });
         call.on('error', (e: unknown) => finish(fromServiceError(e)));
         call.on('end', () => finish(new RunnelError('UNREACHABLE', `subscription to ${leader.address} ended`, { retriable: true })));
+        const credit = this.credit.startStream();
         const start = {
           topic: this.topic,
           partition: this.partition,
           position: this.fetchOffset !== undefined ? { offset: this.fetchOffset } : positionFor(this.from),
-          credit: this.credit.startStream(),
+          ...(credit !== undefined ? { credit } : {}),
         };
         this.call = call;
         call.write({ start });

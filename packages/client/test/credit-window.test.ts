@@ -20,10 +20,14 @@ function simulate(seed: number) {
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new Error(`seed ${seed}: ${what}`);
   };
+  let streamGranted = false;
   const grant = (g: { bytes: number; records: number } | undefined) => {
     if (!g) return;
     serverBytes += g.bytes;
     serverRecords += g.records;
+    // The broker does not count a kind never granted: a stream's first grant must give both.
+    if (!streamGranted) check(g.bytes > 0 && g.records > 0, 'first grant gives both kinds');
+    streamGranted = true;
   };
   grant(win.startStream());
   for (let step = 0; step < 5000; step++) {
@@ -52,6 +56,7 @@ function simulate(seed: number) {
       // stream breaks: outstanding credit is lost, resubscribe with what the window allows
       serverBytes = 0;
       serverRecords = 0;
+      streamGranted = false;
       grant(win.startStream());
     }
     // granted-but-unpushed + buffered never exceeds the window, beyond a one-batch overdraw.
@@ -78,8 +83,10 @@ describe('credit window', () => {
     const w = new CreditWindow(100, 10);
     w.startStream();
     w.received(150, 1); // a big batch overdraws
-    expect(w.startStream()).toEqual({ bytes: 0, records: 9 });
-    expect(w.consumed(150, 1)).toEqual({ bytes: 100, records: 1 });
+    // Bytes are used up: no start credit (a records-only grant would leave bytes unlimited) ...
+    expect(w.startStream()).toBeUndefined();
+    // ... until consuming makes both kinds positive: then the whole window, both kinds at once.
+    expect(w.consumed(150, 1)).toEqual({ bytes: 100, records: 10 });
   });
 
   it('keeps its invariants under random push / consume / reconnect sequences', () => {
