@@ -131,7 +131,7 @@ class Cluster:
 
 class LeaderRetry:
     """Where to send the next attempt for one partition. After a retriable failure: the leader a
-    NOT_LEADER names (at once), else the leader in refreshed metadata after a backoff with jitter.
+    NOT_LEADER or LEADERSHIP_LOST names (at once), else the leader in refreshed metadata after a backoff with jitter.
     At most ATTEMPTS_MAX failures in a row; succeeded() resets the count."""
 
     def __init__(self, cluster: Cluster, partition: int, first_address=None):
@@ -159,8 +159,10 @@ class LeaderRetry:
             raise error
         if self.failures >= ATTEMPTS_MAX:
             raise RunnelError(error.code, f"{error.message} (gave up after {self.failures} attempts)", retriable=True)
-        if error.code == "NOT_LEADER" and error.leader_address:
-            log(f"NOT_LEADER from {self.address} for {self.cluster.topic}/{self.partition}: "
+        # NOT_LEADER: refused, not written. LEADERSHIP_LOST: appended, then the leadership moved, so
+        # it may still commit and a retry may write it twice. Both name the new leader: go there.
+        if error.code in ("NOT_LEADER", "LEADERSHIP_LOST") and error.leader_address:
+            log(f"{error.code} from {self.address} for {self.cluster.topic}/{self.partition}: "
                 f"following the leader, broker {error.leader_id} at {error.leader_address}")
             self.cluster.remember_leader(self.partition, error.leader_id, error.leader_address)
             self.address = error.leader_address

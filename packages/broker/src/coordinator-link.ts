@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { GRPC_CHANNEL_OPTIONS, RunnelError, fromServiceError, runnelGrpc, dialAddress } from '@runnel/protocol';
+import {
+  BROKER_ID_HEADER, BROKER_INCARNATION_HEADER, GRPC_CHANNEL_OPTIONS, RunnelError, fromServiceError, runnelGrpc, dialAddress,
+} from '@runnel/protocol';
 import type {
   BrokerHeartbeat, ClusterMetadata__Output, CoordinatorClient, HeartbeatAck__Output, LeaderPartitionStatus, RegisterBrokerResponse__Output,
 } from '@runnel/protocol';
@@ -236,10 +238,16 @@ export class CoordinatorLink {
   /** Creates an internal topic (`__offsets`): default replication factor, no retention; TOPIC_ALREADY_EXISTS counts as done. */
   createInternalTopic(name: string, partitions: number): Promise<void> {
     if (this.closed) return Promise.reject(new RunnelError('SHUTTING_DOWN', 'the broker is shutting down'));
+    // Only a registered broker may create an internal topic: it proves it is one with the
+    // incarnation it registered with (never published, so a client cannot name it).
+    const identity = new grpc.Metadata();
+    identity.set(BROKER_ID_HEADER, String(this.options.brokerId));
+    identity.set(BROKER_INCARNATION_HEADER, this.incarnation);
     return new Promise((resolve, reject) => {
       this.client.CreateTopic(
         // Kept forever: a group's last commit must outlive any quiet spell (no compaction yet).
         { name, partitions, replicationFactor: 0, internal: true, config: { retentionMs: -1 } },
+        identity,
         { deadline: new Date(Date.now() + COORDINATOR_CALL_TIMEOUT_MS) },
         (err) => {
           if (err === null) {

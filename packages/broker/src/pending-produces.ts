@@ -1,4 +1,4 @@
-import { RunnelError } from '@runnel/protocol';
+import { RunnelError, type RunnelErrorOptions } from '@runnel/protocol';
 import type { ProduceAck } from '@runnel/replication';
 import { PARTITION_PENDING_PRODUCE_BYTES_MAX, PARTITION_PENDING_PRODUCES_MAX } from './constants.js';
 
@@ -51,20 +51,25 @@ export class PendingProduces {
     this.#bytes += entry.sizeBytes;
   }
 
-  /** Settles the produce an ack names (unknown ids — fire-and-forget, already failed — are ignored). */
+  /**
+   * Settles the produce an ack names (unknown ids — fire-and-forget, already failed — are ignored).
+   * Every produce here was appended, so a lost leadership is LEADERSHIP_LOST (may still commit), not
+   * the NOT_LEADER `toError` builds for it (which means "refused before the append").
+   */
   settle(ack: ProduceAck, toError: (code: 'NOT_LEADER' | 'TIMEOUT' | 'NOT_ENOUGH_REPLICAS') => RunnelError | Promise<RunnelError>): void {
     const entry = this.#take(ack.produceId);
     if (entry === undefined) return;
     if ('error' in ack) {
       const error = toError(ack.error);
-      if (error instanceof RunnelError) entry.reject(error);
-      else void error.then(entry.reject);
+      if (error instanceof RunnelError) entry.reject(afterAppend(error));
+      else void error.then((e) => entry.reject(afterAppend(e)));
     }
     else entry.resolve({ baseOffset: ack.baseOffset, recordCount: entry.recordCount, leaderEpoch: entry.leaderEpoch, appendTimeMs: entry.appendTimeMs });
   }
 
   failAll(error: RunnelError): void {
-    for (const id of [...this.#entries.keys()]) this.#take(id)?.reject(error);
+    const failed = afterAppend(error);
+    for (const id of [...this.#entries.keys()]) this.#take(id)?.reject(failed);
   }
 
   #take(id: number): Entry | undefined {
@@ -74,4 +79,17 @@ export class PendingProduces {
     this.#bytes -= entry.sizeBytes;
     return entry;
   }
+}
+
+/** The error for an appended produce: NOT_LEADER becomes LEADERSHIP_LOST (same leader hints); others pass. */
+export function afterAppend(error: RunnelError): RunnelError {
+  if (error.code !== 'NOT_LEADER') return error;
+  const options: RunnelErrorOptions = { cause: error };
+  if (error.leaderId !== undefined) options.leaderId = error.leaderId;
+  if (error.leaderAddress !== undefined) options.leaderAddress = error.leaderAddress;
+  return new RunnelError(
+    'LEADERSHIP_LOST',
+    `the batch was appended, then this broker lost the leadership before the ack level was reached: it may still commit (outcome unknown; a retry may write it twice). ${error.message}`,
+    options,
+  );
 }

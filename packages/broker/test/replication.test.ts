@@ -190,7 +190,7 @@ describe('replication (three in-process brokers)', () => {
     }
   });
 
-  it('on a leader change to a follower at a higher epoch: old pending produces fail NOT_LEADER, the new log is complete, the old tail is truncated', async () => {
+  it('on a leader change to a follower at a higher epoch: old pending produces fail LEADERSHIP_LOST (appended, outcome unknown), the new log is complete, the old tail is truncated', async () => {
     const c = (cluster = await Cluster.start([replicated('lc')]));
     await waitFor(() => produce(c.client(1), req('lc', 0, 'c0')).catch(() => undefined), 'leader serving');
     for (let i = 1; i < 5; i++) await produce(c.client(1), req('lc', 0, `c${i}`));
@@ -208,7 +208,7 @@ describe('replication (three in-process brokers)', () => {
     const answers = await c.coordinator.elect('lc', 0, 2, [2, 3]);
     expect(answers.every((a) => !(a instanceof Error) && a.promise !== null && a.promise !== undefined)).toBe(true);
     const err = (await pending) as grpc.ServiceError;
-    expect(errorCode(err)).toBe('NOT_LEADER');
+    expect(errorCode(err)).toBe('LEADERSHIP_LOST');
     expect(err.metadata.get(ERROR_METADATA.leaderId)).toEqual(['2']);
     expect(err.metadata.get(ERROR_METADATA.leaderAddress)).toEqual([c.brokers.get(2)!.address]);
 
@@ -225,7 +225,7 @@ describe('replication (three in-process brokers)', () => {
     for (const id of [1, 3]) expect(logs.get(id)!.batches.map((b) => b.toString('hex'))).toEqual(lead.batches.map((b) => b.toString('hex')));
   });
 
-  it('a leader that promises a newer epoch (PrepareEpoch) fails its pending produces with NOT_LEADER naming the leader elected next', async () => {
+  it('a leader that promises a newer epoch (PrepareEpoch) fails its pending produces with LEADERSHIP_LOST naming the leader elected next', async () => {
     const c = (cluster = await Cluster.start([replicated('pp')]));
     await waitFor(() => produce(c.client(1), req('pp', 0, 'x')).catch(() => undefined), 'leader serving');
     await c.inSync(1, 'id-pp', 0, [1, 2, 3], 'broker 3, elected below by hand, caught up', 1);
@@ -239,7 +239,7 @@ describe('replication (three in-process brokers)', () => {
     // Broker 1 is asked too: it steps down on the PrepareEpoch, before the metadata names broker 3.
     await c.coordinator.elect('pp', 0, 3, [1, 2, 3]);
     const err = (await pending) as grpc.ServiceError;
-    expect(errorCode(err)).toBe('NOT_LEADER');
+    expect(errorCode(err)).toBe('LEADERSHIP_LOST');
     expect(err.metadata.get(ERROR_METADATA.leaderId)).toEqual(['3']);
   });
 

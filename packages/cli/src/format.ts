@@ -7,6 +7,8 @@ export interface TopicConfigView {
   readonly retentionBytes: number;
   readonly maxMessageBytes: number;
   readonly cleanupPolicy: string;
+  /** LOSSY opt-in: a leader may be elected without a majority of replicas. */
+  readonly uncleanLeaderElection: boolean;
 }
 
 export interface PartitionView {
@@ -134,7 +136,8 @@ export function cleanupPolicyName(policy: unknown): string {
 function describeConfig(c: TopicConfigView): string {
   const ms = c.retentionMs < 0 ? 'forever' : `${c.retentionMs} ms`;
   const bytes = c.retentionBytes < 0 ? 'unlimited' : `${c.retentionBytes} B`;
-  return `retention ${ms}, retention bytes ${bytes}, max message ${c.maxMessageBytes} B, cleanup ${c.cleanupPolicy}`;
+  const unclean = c.uncleanLeaderElection ? 'YES (lossy)' : 'no';
+  return `retention ${ms}, retention bytes ${bytes}, max message ${c.maxMessageBytes} B, cleanup ${c.cleanupPolicy}, unclean leader election ${unclean}`;
 }
 
 export function formatTopicDescribe(topic: TopicView): string {
@@ -168,7 +171,8 @@ function round(n: number, digits: number): string {
 export function formatThroughput(t: ThroughputView): string {
   const seconds = Math.max(t.seconds, 1e-9);
   const parts = [
-    `${t.records} records acknowledged`,
+    // acks=none answers before the append: the records were sent, nothing acknowledged them.
+    t.acks === 'none' ? `${t.records} records sent (not acknowledged: --acks none)` : `${t.records} records acknowledged`,
     ...(t.failed > 0 ? [`${t.failed} FAILED`] : []),
     `in ${round(t.seconds, 2)} s`,
     `${Math.round(t.records / seconds)} records/s`,
@@ -176,7 +180,7 @@ export function formatThroughput(t: ThroughputView): string {
     `acks=${t.acks}`,
   ];
   if (t.latencyMsP50 !== undefined && t.latencyMsP99 !== undefined) {
-    parts.push(`ack latency p50 ${round(t.latencyMsP50, 1)} ms, p99 ${round(t.latencyMsP99, 1)} ms`);
+    parts.push(`${t.acks === 'none' ? 'send' : 'ack'} latency p50 ${round(t.latencyMsP50, 1)} ms, p99 ${round(t.latencyMsP99, 1)} ms`);
   }
   return `${parts.join(', ')}\n`;
 }

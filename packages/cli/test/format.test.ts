@@ -23,7 +23,7 @@ describe('format', () => {
     const view = topicView(info, [{ partition: 0, leader: 1, replicas: [1, 2], leaderEpoch: 4, state: 'PARTITION_STATE_ONLINE', logStartOffset: 0, highWatermark: 10, logEndOffset: 12 }]);
     expect(view).toEqual({
       name: 'demo', topicId: 'abc', replicationFactor: 2,
-      config: { retentionMs: 604_800_000, retentionBytes: -1, maxMessageBytes: 1_048_576, cleanupPolicy: 'delete' },
+      config: { retentionMs: 604_800_000, retentionBytes: -1, maxMessageBytes: 1_048_576, cleanupPolicy: 'delete', uncleanLeaderElection: false },
       partitions: [
         { partition: 0, leader: 1, replicas: [1, 2], inSyncReplicas: [1, 2], epoch: 4, state: 'online', logStartOffset: 0, highWatermark: 10, logEndOffset: 12 },
         { partition: 1, leader: -1, replicas: [2, 3], inSyncReplicas: [], epoch: 1, state: 'offline', logStartOffset: null, highWatermark: null, logEndOffset: null },
@@ -34,6 +34,15 @@ describe('format', () => {
     expect(text).toMatch(/│ 0\s+│ 1\s+│ 1,2\s+│ 1,2\s+│ 4\s+│ online/);
     expect(text).toMatch(/│ 1\s+│ none\s+│ 2,3\s+│ -\s+│ 1/);
     expect(text).not.toMatch(/\u001b\[/); // no colours in pipes
+  });
+
+  it('topic describe shows uncleanLeaderElection in --json and the table (false when the topic did not opt in)', () => {
+    const plain = topicView(info, undefined);
+    expect(plain.config.uncleanLeaderElection).toBe(false);
+    expect(formatTopicDescribe(plain)).toContain('unclean leader election no');
+    const lossy = topicView({ ...info, config: { ...info.config, uncleanLeaderElection: true } }, undefined);
+    expect(lossy.config).toEqual({ retentionMs: 604_800_000, retentionBytes: -1, maxMessageBytes: 1_048_576, cleanupPolicy: 'delete', uncleanLeaderElection: true });
+    expect(formatTopicDescribe(lossy)).toContain('unclean leader election YES (lossy)');
   });
 
   it('partition states normalise', () => {
@@ -69,6 +78,10 @@ describe('format', () => {
   it('throughput summary and percentiles', () => {
     const text = formatThroughput({ records: 1000, failed: 0, bytes: 1024 * 1024, seconds: 0.5, acks: 'quorum', latencyMsP50: 1.25, latencyMsP99: 9 });
     expect(text).toBe('1000 records acknowledged, in 0.50 s, 2000 records/s, 2.00 MB/s, acks=quorum, ack latency p50 1.3 ms, p99 9.0 ms\n');
+    // --acks none: nothing is acknowledged, so nothing is said to be.
+    const none = formatThroughput({ records: 10, failed: 0, bytes: 100, seconds: 1, acks: 'none' });
+    expect(none).toMatch(/^10 records sent \(not acknowledged: --acks none\), in 1\.00 s/);
+    expect(none).not.toContain('acknowledged,');
     const samples = Float64Array.from({ length: 100 }, (_, i) => 100 - i);
     expect(percentile(samples, 50)).toBe(50);
     expect(percentile(samples, 99)).toBe(99);

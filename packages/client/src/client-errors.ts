@@ -1,6 +1,15 @@
 import { RunnelError } from '@runnel/protocol';
 
 /**
+ * The partition's leader moved: NOT_LEADER (refused before the append: not written) or
+ * LEADERSHIP_LOST (appended, then the leadership moved: may still commit, so a retry may write it
+ * twice until producers are idempotent). Both name the new leader when known; both are retried there.
+ */
+export function leaderMoved(err: RunnelError): boolean {
+  return err.code === 'NOT_LEADER' || err.code === 'LEADERSHIP_LOST';
+}
+
+/**
  * Retries ran out. `code` is the code of the last error (so callers that match on code still
  * see, say, NOT_LEADER or UNREACHABLE); `cause` is that last error; `attempts` counts every
  * attempt made, the first included. Not retriable itself: the client already retried.

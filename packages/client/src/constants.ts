@@ -49,3 +49,11 @@ export const GROUP_FENCE_CHECK_MS = 100;
 export const GROUP_SESSION_TIMEOUT_MS_DEFAULT = 10_000;
 /** Auto-commit of processed positions, at most this often (plus on revocation and close). */
 export const GROUP_AUTO_COMMIT_INTERVAL_MS_DEFAULT = 1_000;
+
+/**
+ * Group lag (describeGroup): bytes read from the committed offset to count the unread data records
+ * exactly (epoch-start markers are not delivered, so not lag); beyond them the rest is estimated.
+ */
+export const LAG_FETCH_BYTES = 256 * 1024;
+/** Group lag: partitions read at once. */
+export const LAG_FETCHES_IN_FLIGHT_MAX = 8;

@@ -1,9 +1,11 @@
-import { RunnelError, fromServiceError, type GroupDescription__Output } from '@runnel/protocol';
+import { RunnelError, fromServiceError, type FetchResponse__Output, type GroupDescription__Output } from '@runnel/protocol';
 import type { PartitionOffsetsInfo } from './admin.js';
 import type { ConnectionPool } from './connection-pool.js';
+import { LAG_FETCH_BYTES, LAG_FETCHES_IN_FLIGHT_MAX } from './constants.js';
 import { GroupCoordinatorClient, listGroupsOn } from './group-coordinator-client.js';
 import type { MetadataCache } from './metadata-cache.js';
 import type { ResolvedClientOptions } from './options.js';
+import { unreadRecords } from './unread-records.js';
 
 export interface GroupSummary {
   group: string;
@@ -23,7 +25,12 @@ export interface GroupPartitionInfo {
   committedOffset: number;
   /** -1 when the leader could not be asked. */
   highWatermark: number;
-  /** highWatermark - committedOffset; undefined when either is unknown. */
+  /**
+   * Records a consumer of the group still has to receive: the data records from committedOffset to
+   * highWatermark (a new leader's epoch-start markers are never delivered, so they are not lag; 0
+   * when caught up). Counted exactly over the first LAG_FETCH_BYTES read, estimated beyond
+   * (highWatermark - committedOffset where it cannot read). Undefined when either offset is unknown.
+   */
   lag: number | undefined;
 }
 
@@ -91,11 +98,32 @@ export class GroupAdmin {
         committedOffset: c, highWatermark: h, lag: c >= 0 && h >= 0 ? Math.max(0, h - c) : undefined,
       };
     }).sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    // Refine each positive lag by reading what lies between (bounded: a few partitions at a time).
+    const behind = partitions.filter((p) => p.lag !== undefined && p.lag > 0);
+    const workers = Array.from({ length: Math.min(LAG_FETCHES_IN_FLIGHT_MAX, behind.length) }, async () => {
+      for (let p = behind.pop(); p !== undefined; p = behind.pop()) p.lag = await this.unread(p.topic, p.partition, p.committedOffset, p.highWatermark);
+    });
+    await Promise.all(workers);
     return {
       ...summary(d),
       memberList: d.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, topics: m.topics, assigned: m.assigned, revoking: m.revoking })),
       partitions,
     };
+  }
+
+  /** Data records in [committed, highWatermark) (see GroupPartitionInfo.lag); the offset distance when the leader cannot be read. */
+  private async unread(topic: string, partition: number, committed: number, highWatermark: number): Promise<number> {
+    const leader = this.metadata.leaderFor(topic, partition);
+    if (leader instanceof RunnelError) return highWatermark - committed;
+    try {
+      const b = this.pool.broker(leader.address);
+      const request = { topic, partition, offset: committed, maxBytes: LAG_FETCH_BYTES, maxWaitMs: 0 };
+      const res = await this.pool.unary<FetchResponse__Output>((m, o, cb) => b.Fetch(request, m, o, cb), this.options.requestTimeoutMs);
+      return unreadRecords(res.batches, committed, highWatermark);
+    } catch {
+      // Retention passed the commit, or the leader moved: the distance is the best answer left.
+      return highWatermark - committed;
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   RunnelError, fromServiceError, type ClusterMetadata__Output, type PartitionInfo__Output, type TopicInfo__Output,
 } from '@runnel/protocol';
+import { leaderMoved } from './client-errors.js';
 import type { ConnectionPool } from './connection-pool.js';
 import { METADATA_FALLBACK_BROKERS_MAX, RECONNECT_BACKOFF_MS_INITIAL, RECONNECT_BACKOFF_MS_MAX } from './constants.js';
 import type { ResolvedClientOptions } from './options.js';
@@ -174,9 +175,9 @@ export class MetadataCache {
     return this.snapshot?.brokers.find((b) => b.id === id)?.address || undefined;
   }
 
-  /** Records the leader named by a NOT_LEADER error for its partition. */
+  /** Records the leader named by a NOT_LEADER or LEADERSHIP_LOST error for its partition. */
   noteError(topic: string, partition: number, err: RunnelError): void {
-    if (err.code !== 'NOT_LEADER') return;
+    if (!leaderMoved(err)) return;
     const key = partitionKey(topic, partition);
     if (err.leaderId === undefined || err.leaderId < 0) {
       this.hints.delete(key);

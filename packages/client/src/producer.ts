@@ -3,7 +3,7 @@ import {
   RunnelError, TOPIC_MESSAGE_BYTES_DEFAULT, fromServiceError,
   type Acks as ProtoAcks, type ProduceRequest, type ProduceResponse__Output, type TopicInfo__Output,
 } from '@runnel/protocol';
-import { ClientClosedError, RetriesExhaustedError } from './client-errors.js';
+import { ClientClosedError, RetriesExhaustedError, leaderMoved } from './client-errors.js';
 import type { ConnectionPool } from './connection-pool.js';
 import { BATCH_RECORDS_MAX, PRODUCE_ANSWER_GRACE_MS, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
 import type { MetadataCache } from './metadata-cache.js';
@@ -54,14 +54,15 @@ export interface ProducerDeps {
  * ProduceRequest on the ProduceStream of the partition leader's broker. send() resolves once
  * every record it passed is acknowledged at the producer's ack level, with each record's offset.
  *
- * Retries: retriable failures (NOT_LEADER, PARTITION_OFFLINE, UNREACHABLE, TIMEOUT, a broken
- * stream, …) are retried up to retry.retriesMax times with exponential backoff and full jitter,
- * after a metadata refresh; a NOT_LEADER naming a different leader is retried there at once.
+ * Retries: retriable failures (NOT_LEADER, LEADERSHIP_LOST, PARTITION_OFFLINE, UNREACHABLE,
+ * TIMEOUT, a broken stream, …) are retried up to retry.retriesMax times with exponential backoff
+ * and full jitter, after a metadata refresh; a NOT_LEADER or LEADERSHIP_LOST naming a different
+ * leader is retried there at once.
  * Then the batch fails with RetriesExhaustedError (code of the last error, which is its cause).
  * Non-retriable errors (UNKNOWN_TOPIC, RECORD_TOO_LARGE, …) fail at once.
  *
- * NOT IDEMPOTENT (yet): a retry after an unknown outcome (TIMEOUT, a stream lost after the
- * request was written) can append the batch twice, and with several requests in flight a
+ * NOT IDEMPOTENT (yet): a retry after an unknown outcome (TIMEOUT, LEADERSHIP_LOST, a stream lost
+ * after the request was written) can append the batch twice, and with several requests in flight a
  * retried batch can land after a later one of the same partition. A failed send() may also have
  * had some of its records (those in other batches) written.
  *
@@ -245,7 +246,7 @@ export class Producer {
     const retry = batch.failures++;
     const log = this.log.child({ topic: batch.topic, partition: batch.partition });
     log.debug({ code: err.code, attempt: batch.failures, err: err.message }, 'produce failed; retrying');
-    const hinted = err.code === 'NOT_LEADER' ? this.deps.metadata.leaderFor(batch.topic, batch.partition) : undefined;
+    const hinted = leaderMoved(err) ? this.deps.metadata.leaderFor(batch.topic, batch.partition) : undefined;
     if (hinted !== undefined && !(hinted instanceof RunnelError) && hinted.address !== batch.lastAddress) {
       // The answer named another leader: go there now; refresh in the background.
       this.deps.metadata.refresh().catch(() => undefined);

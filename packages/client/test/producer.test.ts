@@ -56,6 +56,17 @@ describe('producer against a stub cluster', () => {
     expect(cluster.metadata).toBe(real);
   });
 
+  it('follows a LEADERSHIP_LOST answer (appended, then the leadership moved) to the leader it names, like NOT_LEADER', async () => {
+    cluster.addTopic('lost', 1, [1]);
+    const b2 = cluster.broker(2);
+    cluster.broker(1).produceError = () => new RunnelError('LEADERSHIP_LOST', 'appended, then the leadership moved; may still commit', { leaderId: 2, leaderAddress: b2.address });
+    (b2 as unknown as { check: () => RunnelError | undefined }).check = () => undefined;
+    const res = await client.producer().send('lost', { value: 'x' });
+    expect(res).toEqual([{ topic: 'lost', partition: 0, offset: 0 }]);
+    expect(cluster.broker(1).produceRequests).toBe(1);
+    expect(b2.produceRequests).toBe(1);
+  });
+
   it('gives up with RetriesExhaustedError after retriesMax retries, keeping the last code', async () => {
     cluster.addTopic('stuck', 1, [1]);
     cluster.broker(1).notLeader = { id: -1, address: '' };

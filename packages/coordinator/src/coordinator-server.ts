@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { normaliseError, RunnelError, toGrpcStatus } from '@runnel/protocol';
 import type { CoordinatorHandlers } from '@runnel/protocol';
 import type { Logger } from 'pino';
+import { assertBrokerCaller } from './broker-authority.js';
 import type { ElectionDriver } from './election-driver.js';
 import type { LeadershipMoves } from './leadership-moves.js';
 import type { Membership } from './membership.js';
@@ -34,10 +35,10 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
     return toGrpcStatus(e);
   };
 
-  function unary<Req, Res>(method: string, run: (req: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(method: string, run: (req: Req, metadata: grpc.Metadata) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       Promise.resolve()
-        .then(() => run(call.request))
+        .then(() => run(call.request, call.metadata))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(toStatus(method, err)),
@@ -68,7 +69,8 @@ export function coordinatorHandlers(s: CoordinatorServices): CoordinatorHandlers
       s.log.info(fields, 'leadership declined');
       return {};
     }),
-    CreateTopic: unary('CreateTopic', async (req) => {
+    CreateTopic: unary('CreateTopic', async (req, metadata) => {
+      if (req.internal) assertBrokerCaller(s.controller.state, metadata);
       const info = await s.topics.create({
         name: req.name,
         partitions: req.partitions,

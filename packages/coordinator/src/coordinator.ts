@@ -1,4 +1,4 @@
-import { runnelGrpc, startGrpcServer, startMetricsServer, type MetricsServer } from '@runnel/protocol';
+import { guardCluster, runnelGrpc, startGrpcServer, startMetricsServer, type MetricsServer } from '@runnel/protocol';
 import type { RunningServer } from '@runnel/protocol';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './config.js';
@@ -87,8 +87,12 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     leadership.start();
     const topics = new TopicAdmin(controller, { isr: status.isr, nextChange: (ms) => elections.nextChange(ms) });
     const handlers = coordinatorHandlers({ controller, membership: members, topics, watchers, log, elections, moves: leadership, isr: status.isr });
+    const definition = runnelGrpc().runnel.v1.Coordinator.service;
+    // A call naming another cluster (CLUSTER_ID_HEADER) is refused, as brokers do: its address may
+    // since have been taken by this cluster's coordinator.
+    const implementation = guardCluster(definition, handlers, () => controller.state.clusterId, 'coordinator');
     server = await startGrpcServer(config.host, config.port, [
-      { name: 'runnel.v1.Coordinator', definition: runnelGrpc().runnel.v1.Coordinator.service, implementation: handlers },
+      { name: 'runnel.v1.Coordinator', definition, implementation },
     ]);
     let closing: Promise<void> | undefined;
     if (metrics !== undefined) {

@@ -382,7 +382,8 @@ export class GroupCoordinator {
     const res = await this.deps.produce.start({
       topic: OFFSETS_TOPIC, partition: part.partition, records: records.map(toProtoRecord), acks: 'ACKS_QUORUM', timeoutMs: 0,
     }, true).catch((err: unknown) => {
-      if (err instanceof RunnelError && (err.code === 'NOT_LEADER' || err.code === 'PARTITION_OFFLINE')) throw this.notCoordinator(part.partition);
+      // LEADERSHIP_LOST: the commit may still land; the member retries it at the new coordinator (same offsets, so harmless).
+      if (err instanceof RunnelError && (err.code === 'NOT_LEADER' || err.code === 'LEADERSHIP_LOST' || err.code === 'PARTITION_OFFLINE')) throw this.notCoordinator(part.partition);
       throw err;
     });
     if (res.leaderEpoch !== part.epoch) throw this.notCoordinator(part.partition);

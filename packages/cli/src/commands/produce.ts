@@ -95,7 +95,8 @@ async function produceLines(producer: ProducerLike, opts: ProduceOptions, ctx: C
   await window.drain();
   const seconds = (performance.now() - started) / 1000;
   if (failed > 0) {
-    ctx.output.stderr(`error: ${failed} record(s) failed, ${acked} acknowledged; stopped reading input after the first failure\n`);
+    const done = opts.acks === 'none' ? 'sent (not acknowledged: --acks none)' : 'acknowledged';
+    ctx.output.stderr(`error: ${failed} record(s) failed, ${acked} ${done}; stopped reading input after the first failure\n`);
     return EXIT_FAILURE;
   }
   if (opts.json !== true) ctx.output.stderr(formatThroughput({ records: acked, failed, bytes, seconds, acks: opts.acks ?? 'quorum' }));

@@ -9,7 +9,7 @@ interface TopicInfoLike {
   readonly name: string;
   readonly topicId?: string;
   readonly replicationFactor: number;
-  readonly config?: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; cleanupPolicy?: unknown } | null;
+  readonly config?: { retentionMs?: number; retentionBytes?: number; maxMessageBytes?: number; cleanupPolicy?: unknown; uncleanLeaderElection?: boolean } | null;
   readonly partitions: readonly { partition: number; leader: number; replicas: readonly number[]; inSyncReplicas?: readonly number[]; leaderEpoch: number; state?: unknown }[];
 }
 
@@ -30,6 +30,7 @@ export function configView(config: TopicInfoLike['config']): TopicConfigView {
     retentionBytes: Number(config?.retentionBytes ?? 0),
     maxMessageBytes: Number(config?.maxMessageBytes ?? 0),
     cleanupPolicy: cleanupPolicyName(config?.cleanupPolicy ?? 'delete'),
+    uncleanLeaderElection: config?.uncleanLeaderElection === true,
   };
 }
 
