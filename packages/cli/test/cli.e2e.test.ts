@@ -45,6 +45,13 @@ describe('runnel (built) against a 3-broker cluster', { timeout: 120_000 }, () =
       expect(p['state']).toBe('online');
     }
 
+    expect(doc.config).toMatchObject({ uncleanLeaderElection: false });
+
+    await runCli(['topic', 'create', 'lossy', '--partitions', '1', '--replication', '1', '--unclean-leader-election', ...bootstrap]);
+    const lossy = JSON.parse((await runCli(['topic', 'describe', 'lossy', '--json', ...bootstrap])).stdout) as { config: object };
+    expect(lossy.config).toMatchObject({ uncleanLeaderElection: true });
+    expect((await runCli(['topic', 'describe', 'lossy', ...bootstrap])).stdout).toContain('unclean leader election YES (lossy)');
+
     const again = await runCli(['topic', 'create', 'orders', '--partitions', '3', ...bootstrap]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^error: TOPIC_ALREADY_EXISTS: /);
@@ -90,6 +97,13 @@ describe('runnel (built) against a 3-broker cluster', { timeout: 120_000 }, () =
     const synthetic = await runCli(['produce', '--topic', 'spread', '--count', '2000', '--size', '100', '--acks', 'leader', ...bootstrap]);
     expect(synthetic.code).toBe(0);
     expect(synthetic.stdout).toMatch(/^2000 records acknowledged, in [\d.]+ s, \d+ records\/s, [\d.]+ MB\/s, acks=leader, ack latency p50 [\d.]+ ms, p99 [\d.]+ ms\n$/);
+
+    const unacked = await runCli(['produce', '--topic', 'spread', '--count', '200', '--size', '10', '--acks', 'none', ...bootstrap]);
+    expect(unacked.code).toBe(0);
+    expect(unacked.stdout).toMatch(/^200 records sent \(not acknowledged: --acks none\), in [\d.]+ s, .*acks=none, send latency p50 /);
+    const lines = await runCli(['produce', '--topic', 'spread', '--acks', 'none', ...bootstrap], { input: 'x\ny\n' });
+    expect(lines.code).toBe(0);
+    expect(lines.stderr).toMatch(/^2 records sent \(not acknowledged: --acks none\)/);
   });
 
   it('errors: unknown topic exits 1 with error: CODE: message; a malformed --from exits 2', async () => {
@@ -176,7 +190,7 @@ describe('runnel cluster up', () => {
     child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => stdout.includes('runnel topic create demo --partitions 3 --replication 1') || child.exitCode !== null, { timeoutMs: 30_000, description: 'the endpoint table' });
+      await waitFor(() => stdout.includes('runnel topic create demo --partitions 3 --replication 2') || child.exitCode !== null, { timeoutMs: 30_000, description: 'the endpoint table and the hint (replication min(3, brokers))' });
       expect(child.exitCode, stderr).toBeNull();
       const rows = [...stdout.matchAll(/│ (coordinator|broker)\s+│ (\d+)\s+│ (127\.0\.0\.1:\d+)\s+│ (\d+)\s+│ (\S+)/g)];
       expect(rows.map((r) => [r[1], Number(r[2]), r[3]])).toEqual([

@@ -22,7 +22,7 @@ function nodeName(node: NodeHandle): string {
  * `runnel cluster up`: a coordinator and N brokers on fixed loopback ports (coordinator on
  * base-port, broker i on base-port + i), data under --data-dir, in the foreground until
  * SIGINT/SIGTERM; then every child is stopped (brokers first) and the command exits 0.
- * A second signal while stopping kills the children at once.
+ * A second signal while stopping (at least REPEAT_SIGNAL_MS_MIN after the first) kills the children at once.
  */
 export async function clusterUp(opts: ClusterUpOptions, ctx: CommandContext): Promise<number> {
   const dataDir = resolve(ctx.cwd, opts.dataDir);
@@ -48,7 +48,8 @@ export async function clusterUp(opts: ClusterUpOptions, ctx: CommandContext): Pr
     ctx.output.stdout(`runnel cluster up: coordinator and ${cluster.brokers.length} brokers, data in ${dataDir}\n`);
     ctx.output.stdout(formatEndpoints(nodes.map((n) => ({ role: n.role, id: n.id, address: n.address, pid: n.pid, logFile: n.logFile }))));
     ctx.output.stdout(`bootstrap: ${cluster.bootstrap}\n`);
-    ctx.output.stdout('try: runnel topic create demo --partitions 3 --replication 1\n');
+    // The replication factor a topic gets by default here, as the README's first session uses.
+    ctx.output.stdout(`try: runnel topic create demo --partitions 3 --replication ${Math.min(3, cluster.brokers.length)}\n`);
     ctx.output.stdout('press Ctrl-C to stop\n');
     ctx.shutdown.onRepeat(() => {
       ctx.output.stderr('runnel: second signal, killing the cluster now\n');
