@@ -22,10 +22,12 @@ const START_MS_MAX = 60_000;
 const STOP_MS_MAX = 20_000;
 /**
  * With nothing changed: setup (about 1 s idle) and npm start to a running cluster (3–6 s, most of it
- * loading five Node processes), with room for a loaded 2-core machine. Before, setup alone took 11–60 s.
+ * loading five Node processes). What proves the skip is the log (no install, no proto generation);
+ * the times are printed, and bounded only loosely: the full suite runs beside this on 2 cores (20 s
+ * seen there). Before, setup alone took 11–60 s.
  */
-const SETUP_MS_MAX = 5_000;
-const RESTART_MS_MAX = 15_000;
+const SETUP_MS_MAX = 15_000;
+const RESTART_MS_MAX = 45_000;
 
 /** Every PID this file started or found under npm, killed by PID in afterAll if still alive. */
 const started = new Set<number>();
