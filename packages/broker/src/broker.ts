@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { RunnelError, brokerServerDefinition, runnelGrpc, startGrpcServer, startMetricsServer, type MetricsServer } from '@runnel/protocol';
+import { RunnelError, brokerServerDefinition, runnelGrpc, startGrpcServer, startMetricsServer, streamLimits, type MetricsServer } from '@runnel/protocol';
 import type { ClusterMetadata__Output } from '@runnel/protocol';
 import { Store } from '@runnel/storage';
 import type { BrokerConfig } from './config.js';
@@ -26,6 +26,9 @@ import { ReplicationTransport } from './replication-transport.js';
 import type { ReplicationFaults } from './replication-transport.js';
 import { RetentionLoop } from './retention-loop.js';
 import { subscribeHandler } from './subscribe-handler.js';
+
+const SUBSCRIBE_PATH = '/runnel.v1.Broker/Subscribe';
+const PRODUCE_STREAM_PATH = '/runnel.v1.Broker/ProduceStream';
 
 /** A started broker. */
 export interface RunningBroker {
@@ -81,12 +84,20 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
     onDeclined: (topicId, partition, epoch, isolated) => link?.declineLeadership(topicId, partition, epoch, isolated),
     ...(metrics === undefined ? {} : { onProduced: metrics.produced }),
   });
+  const noAckDrops = { logger: rootLogger, ...(metrics === undefined ? {} : { onDropped: metrics.produceDropped }) };
   const produce = metrics === undefined
-    ? new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum')
-    : new InstrumentedProduceService(metrics, registry, nowMs, config.testFault === 'ack-before-quorum');
+    ? new ProduceService(registry, nowMs, config.testFault === 'ack-before-quorum', noAckDrops)
+    : new InstrumentedProduceService(metrics, registry, nowMs, config.testFault === 'ack-before-quorum', noAckDrops);
   const forwarder = new Forwarder(logger.child({ component: 'forwarder' }));
   const groups = new GroupCoordinator({ nodeId: config.id, registry, metadata, produce, logger, nowMs });
-  metrics?.attach({ registry, metadata, groups });
+  // Process-wide, whatever connection a stream comes on (docs/configuration.md "Streams and connections").
+  const limits = streamLimits([
+    { path: SUBSCRIBE_PATH, max: config.subscriptionsMax, what: 'Subscribe streams', flag: '--subscriptions-max' },
+    { path: PRODUCE_STREAM_PATH, max: config.produceStreamsMax, what: 'ProduceStream streams', flag: '--produce-streams-max' },
+  ]);
+  metrics?.attach({
+    registry, metadata, groups, openStreams: () => ({ subscribe: limits.open(SUBSCRIBE_PATH), produce_stream: limits.open(PRODUCE_STREAM_PATH) }),
+  });
   const subscribe = subscribeHandler(registry, logger, forwarder);
   const fetch = fetchHandler(registry, logger, forwarder);
   const brokerDefinition = brokerServerDefinition();
@@ -117,7 +128,7 @@ export async function startBroker(config: BrokerConfig, rootLogger: Logger, opti
         definition: runnelGrpc().runnel.v1.Replication.service as unknown as grpc.ServiceDefinition,
         implementation: replicationImplementation(registry, transport, metadata, logger),
       },
-    ]);
+    ], { streamLimits: limits });
   } catch (err) {
     transport.close();
     await store.close();

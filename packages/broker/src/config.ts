@@ -3,7 +3,7 @@ import { parseFsyncPolicy } from '@runnel/storage';
 import type { FsyncPolicy } from '@runnel/storage';
 import {
   BROKER_ID_MAX, DEFAULT_COORDINATOR, DEFAULT_FSYNC, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_METRICS_PORT, DEFAULT_PORT,
-  DEFAULT_RETENTION_CHECK_INTERVAL_MS,
+  DEFAULT_PRODUCE_STREAMS_MAX, DEFAULT_RETENTION_CHECK_INTERVAL_MS, DEFAULT_SUBSCRIPTIONS_MAX, STREAMS_MAX_LIMIT,
 } from './constants.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -28,6 +28,10 @@ export interface BrokerConfig {
   readonly metricsPort: number;
   /** Interface the metrics endpoint listens on; undefined = `host`. */
   readonly metricsHost: string | undefined;
+  /** Subscribe calls open at once on this broker (all connections); the next: TOO_MANY_STREAMS. */
+  readonly subscriptionsMax: number;
+  /** ProduceStream calls open at once on this broker (all connections); the next: TOO_MANY_STREAMS. */
+  readonly produceStreamsMax: number;
   /**
    * TEST ONLY (chaos tests): 'track' keeps undo records of writes not yet fsynced; 'recover'
    * first discards them, as a power loss would (see storage power-loss-journal.ts). Default 'off'.
@@ -61,6 +65,8 @@ export const CONFIG_FLAGS = {
   logLevel: '--log-level',
   metricsPort: '--metrics-port',
   metricsHost: '--metrics-host',
+  subscriptionsMax: '--subscriptions-max',
+  produceStreamsMax: '--produce-streams-max',
   testPowerLoss: '--test-power-loss',
   testFault: '--test-fault',
 } as const;
@@ -108,6 +114,8 @@ const schema = z.strictObject({
   testFault: z.enum(['none', 'ack-before-quorum'], { message: 'must be none or ack-before-quorum' }).default('none'),
   metricsPort: integer(0, 65535).default(DEFAULT_METRICS_PORT),
   metricsHost: z.string().trim().min(1, 'must not be empty').optional(),
+  subscriptionsMax: integer(1, STREAMS_MAX_LIMIT).default(DEFAULT_SUBSCRIPTIONS_MAX),
+  produceStreamsMax: integer(1, STREAMS_MAX_LIMIT).default(DEFAULT_PRODUCE_STREAMS_MAX),
 }).superRefine((c, ctx) => {
   if (c.metricsPort !== 0 && c.metricsPort === c.port && (c.metricsHost ?? c.host) === c.host) {
     ctx.addIssue({ code: 'custom', path: ['metricsPort'], message: `must differ from --port (both are ${c.port})` });
@@ -149,6 +157,8 @@ export function parseBrokerConfig(raw: Readonly<Record<string, unknown>>): Broke
     logLevel: v.logLevel,
     metricsPort: v.metricsPort,
     metricsHost: v.metricsHost,
+    subscriptionsMax: v.subscriptionsMax,
+    produceStreamsMax: v.produceStreamsMax,
     testPowerLoss: v.testPowerLoss,
     testFault: v.testFault,
   });

@@ -10,6 +10,25 @@ export const PRODUCE_STREAM_IN_FLIGHT_MAX = 64;
 export const PARTITION_PENDING_PRODUCE_BYTES_MAX = 32 * 1024 * 1024;
 /** Produce requests waiting for their ack level per partition; beyond: TOO_MANY_REQUESTS. */
 export const PARTITION_PENDING_PRODUCES_MAX = 10_000;
+/**
+ * Bytes of accepted-but-not-yet-acknowledged produce batches over all partitions one broker leads;
+ * beyond: TOO_MANY_REQUESTS. Half the storage write queue's bound (64 MiB, packages/storage
+ * pendingBytesMax), leaving the other half to follower appends: that queue full fails an append
+ * and stops the replica.
+ */
+export const BROKER_PENDING_PRODUCE_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * Bytes of produce requests one client connection (gRPC peer) has started and not had answered, over
+ * every partition, unary calls and ProduceStreams together; beyond: TOO_MANY_REQUESTS (a lone request
+ * always fits). Bounds what one client can make a broker hold however many partitions it writes.
+ */
+export const CONNECTION_PENDING_PRODUCE_BYTES_MAX = 64 * 1024 * 1024;
+/** ProduceStream: bytes of requests outstanding on one stream; at it the broker stops reading the stream (flow control). */
+export const PRODUCE_STREAM_PENDING_BYTES_MAX = 32 * 1024 * 1024;
+/** The retry-after hint (`runnel-retry-after-ms`) sent with a produce refused by a full bound. */
+export const PRODUCE_RETRY_AFTER_MS = 100;
+/** ACKS_NONE produces a full partition dropped are logged at most once per this interval (with the counts since). */
+export const NO_ACK_DROP_LOG_INTERVAL_MS = 10_000;
 
 /** Fetch: byte budget when the request says 0. */
 export const FETCH_BYTES_DEFAULT = 1024 * 1024;
@@ -26,6 +45,10 @@ export const SUBSCRIBE_CREDIT_RECORDS_MAX = Number.MAX_SAFE_INTEGER;
 
 /** Readers (subscriptions and long-polling fetches) waiting on one partition's high watermark. */
 export const PARTITION_WAITERS_MAX = 10_000;
+/** A consumer asking for an offset retention deleted is logged at most this often per partition and API. */
+export const RETENTION_LOSS_LOG_INTERVAL_MS = 10_000;
+/** Partitions whose retention-loss log rate is tracked at once (beyond: tracking starts over). */
+export const RETENTION_LOSS_LOG_PARTITIONS_MAX = 10_000;
 
 /** Coordinator link: reconnect / re-register backoff, exponential with jitter, between these. */
 export const COORDINATOR_BACKOFF_MS_MIN = 100;
@@ -55,6 +78,16 @@ export const DEFAULT_COORDINATOR = '127.0.0.1:7400';
 export const DEFAULT_FSYNC = 'always';
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 60_000;
 export const DEFAULT_LOG_LEVEL = 'info';
+/**
+ * --subscriptions-max / --produce-streams-max defaults: Subscribe and ProduceStream calls open at
+ * once on one broker, over all connections; beyond: TOO_MANY_STREAMS. An idle stream costs the
+ * broker a few KiB (docs/configuration.md, measured by test/overload-connections.test.ts), so the
+ * defaults bound that to tens of MiB.
+ */
+export const DEFAULT_SUBSCRIPTIONS_MAX = 10_000;
+export const DEFAULT_PRODUCE_STREAMS_MAX = 10_000;
+/** The largest either may be set to. */
+export const STREAMS_MAX_LIMIT = 1_000_000;
 /** --metrics-port default: 0 = no metrics endpoint. */
 export const DEFAULT_METRICS_PORT = 0;
 /** Broker ids are 1..2^31-1. */
@@ -85,6 +118,8 @@ export const PREPARE_EPOCH_WAITERS_MAX = 16;
 export const NOT_LEADER_HINT_WAIT_MS = 1_000;
 /** A replica stopped by a storage failure: how long its in-flight writes may take before it is rebuilt. */
 export const REPLICA_REBUILD_SETTLE_MS = 5_000;
+/** Applying a metadata snapshot yields to the event loop after this much work in one turn. */
+export const RECONCILE_SLICE_MS = 10;
 /** Heartbeats: a leader's partition statuses are re-sent at least this often even when unchanged. */
 export const PARTITION_STATUS_REFRESH_MS = 5_000;
 /** close(): how often ControlledShutdown is asked while leaderships remain. */

@@ -7,6 +7,7 @@ import { selectDeliverable } from './deliverable-batches.js';
 import type { ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
+import { RetentionLossLog } from './retention-loss-log.js';
 import { checkOffsetInLog, offsetNotAvailable, type OffsetBounds } from './start-position.js';
 import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 
@@ -49,7 +50,9 @@ function waitForData(leader: ReplicaDriver, offset: number, waitMs: number, call
   });
 }
 
-export async function fetch(registry: PartitionRegistry, request: FetchRequest__Output, call: grpc.ServerUnaryCall<unknown, unknown>, forwarder?: Forwarder): Promise<RawBatchesResponse> {
+export async function fetch(
+  registry: PartitionRegistry, request: FetchRequest__Output, call: grpc.ServerUnaryCall<unknown, unknown>, forwarder?: Forwarder, lossLog?: RetentionLossLog,
+): Promise<RawBatchesResponse> {
   let leader: ReplicaDriver;
   try {
     leader = registry.lookup(request.topic, request.partition);
@@ -63,6 +66,7 @@ export async function fetch(registry: PartitionRegistry, request: FetchRequest__
   const what = `${request.topic}/${request.partition}`;
   const offset = Number(request.offset);
   const bounds = (): OffsetBounds => ({ logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark, logEndOffset: leader.logEndOffset });
+  if (offset >= 0 && offset < leader.logStartOffset) lossLog?.report('fetch', request.topic, request.partition, offset, leader.logStartOffset);
   checkOffsetInLog(offset, bounds(), what);
   const waitMs = Math.min(Math.max(0, request.maxWaitMs), FETCH_WAIT_MS_MAX);
   if (offset >= leader.highWatermark && waitMs > 0) await waitForData(leader, offset, waitMs, call);
@@ -89,8 +93,9 @@ export async function fetch(registry: PartitionRegistry, request: FetchRequest__
 }
 
 export function fetchHandler(registry: PartitionRegistry, logger: Logger, forwarder?: Forwarder): grpc.handleUnaryCall<FetchRequest__Output, RawBatchesResponse> {
+  const lossLog = new RetentionLossLog(logger.child({ component: 'fetch' }));
   return (call, callback) => {
-    fetch(registry, call.request, call, forwarder).then(
+    fetch(registry, call.request, call, forwarder, lossLog).then(
       (response) => callback(null, response),
       (err: unknown) => callback(toGrpcStatus(reportError(logger, err, 'fetch'))),
     );

@@ -25,6 +25,8 @@ function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BrokerConf
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (default info)')
     .option('--metrics-port <n>', 'Prometheus metrics HTTP port (GET /metrics, /healthz); 0 = off (default 0)')
     .option('--metrics-host <host>', 'interface the metrics endpoint listens on (default: --host)')
+    .option('--subscriptions-max <n>', 'Subscribe streams open at once on this broker; the next is refused with TOO_MANY_STREAMS (default 10000)')
+    .option('--produce-streams-max <n>', 'ProduceStream streams open at once on this broker; the next is refused with TOO_MANY_STREAMS (default 10000)')
     .option('--test-power-loss <mode>', 'TEST ONLY: off (default), track (keep undo records of unsynced writes) or recover (discard them at start, as a power loss would)')
     .option('--test-fault <fault>', 'TEST ONLY: none (default) or ack-before-quorum (a deliberate bug for negative controls)');
   program.parse([...argv], { from: 'node' });

@@ -1,6 +1,8 @@
 import { RunnelError, type RunnelErrorOptions } from '@runnel/protocol';
 import type { ProduceAck } from '@runnel/replication';
-import { PARTITION_PENDING_PRODUCE_BYTES_MAX, PARTITION_PENDING_PRODUCES_MAX } from './constants.js';
+import {
+  BROKER_PENDING_PRODUCE_BYTES_MAX, PARTITION_PENDING_PRODUCE_BYTES_MAX, PARTITION_PENDING_PRODUCES_MAX, PRODUCE_RETRY_AFTER_MS,
+} from './constants.js';
 
 /** What a produce gets back once its ack level is reached. */
 export interface ProduceOutcome {
@@ -20,6 +22,26 @@ interface Entry {
 }
 
 /**
+ * Produce bytes pending over every partition one broker leads, bounded by `bytesMax`
+ * (BROKER_PENDING_PRODUCE_BYTES_MAX, below the storage write queue's bound): many busy partitions
+ * on one broker are refused with TOO_MANY_REQUESTS here instead of overflowing that queue, which
+ * would fail an append and stop the replica.
+ */
+export class BrokerProduceBytes {
+  bytes = 0;
+  constructor(readonly bytesMax: number = BROKER_PENDING_PRODUCE_BYTES_MAX) {}
+}
+
+const perStore = new WeakMap<object, BrokerProduceBytes>();
+
+/** The one BrokerProduceBytes of the broker owning `store` (its MetaStore: one per broker process or in-process broker). */
+export function brokerProduceBytesFor(store: object): BrokerProduceBytes {
+  let b = perStore.get(store);
+  if (b === undefined) perStore.set(store, (b = new BrokerProduceBytes()));
+  return b;
+}
+
+/**
  * Produces a leader replica accepted and has not answered yet, by the produce id handed to
  * `PartitionReplica.propose`, bounded in count and bytes. Settled by the core's acks.
  */
@@ -28,14 +50,36 @@ export class PendingProduces {
   #bytes = 0;
   #nextId = 1;
 
+  constructor(private readonly broker: BrokerProduceBytes = new BrokerProduceBytes()) {}
+
   get size(): number {
     return this.#entries.size;
   }
 
-  /** TOO_MANY_REQUESTS when a batch of `sizeBytes` would not fit. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * TOO_MANY_REQUESTS (retriable, with a retry-after hint) when a batch of `sizeBytes` would not fit;
+   * a batch always fits while nothing is pending, so a request up to the batch limit is never refused for good.
+   */
   admit(sizeBytes: number, what: string): void {
-    if (this.#bytes + sizeBytes > PARTITION_PENDING_PRODUCE_BYTES_MAX || this.#entries.size >= PARTITION_PENDING_PRODUCES_MAX) {
-      throw new RunnelError('TOO_MANY_REQUESTS', `${what} has ${this.#entries.size} produces (${this.#bytes} bytes) waiting for acknowledgement; back off and retry`);
+    const full = this.#entries.size > 0 && this.#bytes + sizeBytes > PARTITION_PENDING_PRODUCE_BYTES_MAX;
+    const brokerFull = this.broker.bytes > 0 && this.broker.bytes + sizeBytes > this.broker.bytesMax;
+    if (brokerFull) {
+      throw new RunnelError(
+        'TOO_MANY_REQUESTS',
+        `this broker has ${this.broker.bytes} bytes of produces waiting for acknowledgement over all its partitions (the most is ${this.broker.bytesMax}); nothing was written: retry after ${PRODUCE_RETRY_AFTER_MS} ms`,
+        { retryAfterMs: PRODUCE_RETRY_AFTER_MS },
+      );
+    }
+    if (full || this.#entries.size >= PARTITION_PENDING_PRODUCES_MAX) {
+      throw new RunnelError(
+        'TOO_MANY_REQUESTS',
+        `${what} has ${this.#entries.size} produces (${this.#bytes} bytes, the most is ${PARTITION_PENDING_PRODUCE_BYTES_MAX}) waiting for acknowledgement; nothing was written: retry after ${PRODUCE_RETRY_AFTER_MS} ms`,
+        { retryAfterMs: PRODUCE_RETRY_AFTER_MS },
+      );
     }
   }
 
@@ -49,6 +93,7 @@ export class PendingProduces {
   add(id: number, entry: Entry): void {
     this.#entries.set(id, entry);
     this.#bytes += entry.sizeBytes;
+    this.broker.bytes += entry.sizeBytes;
   }
 
   /**
@@ -77,6 +122,7 @@ export class PendingProduces {
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
     this.#bytes -= entry.sizeBytes;
+    this.broker.bytes -= entry.sizeBytes;
     return entry;
   }
 }

@@ -2,9 +2,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { RunnelError, normaliseError, partitionForKey, quoteUserText, toGrpcStatus } from '@runnel/protocol';
 import type { ProduceRequest__Output, ProduceResponse } from '@runnel/protocol';
+import { ConnectionProduceBudget, produceRequestBytes } from './connection-produce-budget.js';
 import { callDeadline, forwardingAllowed, type Forwarder } from './forwarder.js';
 import { PRODUCE_TIMEOUT_MS_DEFAULT, PRODUCE_TIMEOUT_MS_MAX } from './constants.js';
 import type { PartitionRegistry, ResolvedPartition } from './partition-registry.js';
+import { NoAckDrops, type NoAckDropOptions } from './no-ack-drops.js';
 import { buildRecordSet } from './record-batch-builder.js';
 
 /** The ack wait a request asks for: 0 -> the default, capped at the maximum. */
@@ -17,15 +19,23 @@ export function produceTimeoutMs(requested: number): number {
  * Produce, shared by the unary call and ProduceStream. `start` validates and hands the batch to
  * the log synchronously, so requests started in order get offsets in that order; the returned
  * promise settles when the ack level is reached (ACKS_NONE: at once, offset -1, the append still
- * running). On any validation error nothing is written.
+ * running, or dropped and counted if the partition is full). On any validation error nothing is written.
  */
 export class ProduceService {
+  private readonly noAck: NoAckDrops;
+  /** Produce bytes outstanding per client connection, unary and streams together (bounded). */
+  readonly connections = new ConnectionProduceBudget();
+
   constructor(
     private readonly registry: PartitionRegistry,
     private readonly nowMs: () => number,
     /** TEST ONLY (--test-fault ack-before-quorum): QUORUM and ALL are answered at the leader's append. */
     private readonly ackBeforeQuorum = false,
-  ) {}
+    /** ACKS_NONE produces a full partition cannot take are dropped, counted and logged there (no-ack-drops.ts). */
+    noAckDrops: NoAckDropOptions = {},
+  ) {
+    this.noAck = new NoAckDrops(noAckDrops, nowMs);
+  }
 
   /**
    * The partition a request goes to and, when another broker leads it, that leader's address
@@ -71,7 +81,7 @@ export class ProduceService {
       const built = buildRecordSet(records, nowMs, leader.settings.maxMessageBytes);
       const acks = req.acks ?? 'ACKS_UNSPECIFIED';
       if (acks === 'ACKS_NONE') {
-        leader.produceNoAck(built);
+        this.noAck.append(leader, built, topic.name, partition);
         return Promise.resolve({
           topic: topic.name, partition, baseOffset: -1, recordCount: built.recordCount, leaderEpoch: leader.epoch, appendTimeMs: nowMs,
         });
@@ -120,9 +130,22 @@ export function produceOrForward(
 /** The unary Produce handler. */
 export function produceHandler(service: ProduceService, logger: Logger, forwarder?: Forwarder): grpc.handleUnaryCall<ProduceRequest__Output, ProduceResponse> {
   return (call, callback) => {
+    let release: () => void;
+    try {
+      release = service.connections.take(call.getPeer(), produceRequestBytes(call.request));
+    } catch (err) {
+      callback(toGrpcStatus(reportError(logger, err, 'produce')));
+      return;
+    }
     produceOrForward(service, forwarder, call.request, call).then(
-      (response) => callback(null, response),
-      (err: unknown) => callback(toGrpcStatus(reportError(logger, err, 'produce'))),
+      (response) => {
+        release();
+        callback(null, response);
+      },
+      (err: unknown) => {
+        release();
+        callback(toGrpcStatus(reportError(logger, err, 'produce')));
+      },
     );
   };
 }

@@ -2,7 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { RunnelError, toErrorMessage } from '@runnel/protocol';
 import type { ProduceResponse, ProduceStreamRequest__Output, ProduceStreamResponse } from '@runnel/protocol';
-import { PRODUCE_STREAM_IN_FLIGHT_MAX } from './constants.js';
+import { PRODUCE_STREAM_IN_FLIGHT_MAX, PRODUCE_STREAM_PENDING_BYTES_MAX } from './constants.js';
+import { produceRequestBytes, type ConnectionProduceBudget } from './connection-produce-budget.js';
 import type { Forwarder } from './forwarder.js';
 import { produceOrForward, reportError } from './produce-handler.js';
 import type { ProduceService } from './produce-handler.js';
@@ -12,12 +13,16 @@ type Call = grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamR
 /**
  * One ProduceStream call. Each request is started as it is read (so offsets follow the stream's
  * order) and answered, tagged with its correlation id, when its ack level is reached; errors are
- * answered in-band and the stream stays up. At most `inFlightMax` requests are outstanding: at the
- * limit, or while the client is not reading answers (write() returned false), the stream is paused,
- * so gRPC flow control pushes back on the client. Nothing is queued beyond that.
+ * answered in-band and the stream stays up. At most `inFlightMax` requests and `pendingBytesMax`
+ * bytes (plus the one request that crossed it) are outstanding: at either limit, or while the client
+ * is not reading answers (write() returned false), the stream is paused, so gRPC flow control pushes
+ * back on the client. Nothing is queued beyond that. The stream's bytes also count toward its
+ * connection's budget (`connections`, the ProduceService's): a request beyond that is answered
+ * in-band with TOO_MANY_REQUESTS (retriable, nothing written).
  */
 export class ProduceStreamSession {
   private inFlight = 0;
+  private pendingBytes = 0;
   private readonly outstanding = new Set<number>();
   private paused = false;
   private writeBlocked = false;
@@ -30,6 +35,8 @@ export class ProduceStreamSession {
     private readonly logger: Logger,
     private readonly inFlightMax: number = PRODUCE_STREAM_IN_FLIGHT_MAX,
     private readonly forwarder?: Forwarder,
+    private readonly pendingBytesMax: number = PRODUCE_STREAM_PENDING_BYTES_MAX,
+    private readonly connections?: ConnectionProduceBudget,
   ) {}
 
   start(): void {
@@ -64,16 +71,27 @@ export class ProduceStreamSession {
       });
       return;
     }
+    const bytes = produceRequestBytes(message.request);
+    let release: () => void = () => undefined;
+    try {
+      if (this.connections !== undefined) release = this.connections.take(this.call.getPeer(), bytes);
+    } catch (err) {
+      this.write({ correlationId: id, error: toErrorMessage(reportError(this.logger, err, 'produce')) });
+      return;
+    }
     this.outstanding.add(id);
     this.inFlight++;
-    if (this.inFlight >= this.inFlightMax) this.pause();
+    this.pendingBytes += bytes;
+    if (this.inFlight >= this.inFlightMax || this.pendingBytes >= this.pendingBytesMax) this.pause();
     produceOrForward(this.service, this.forwarder, message.request, this.call).then(
-      (ok) => this.answer(id, ok, undefined),
-      (err: unknown) => this.answer(id, undefined, reportError(this.logger, err, 'produce')),
+      (ok) => this.answer(id, bytes, release, ok, undefined),
+      (err: unknown) => this.answer(id, bytes, release, undefined, reportError(this.logger, err, 'produce')),
     );
   }
 
-  private answer(id: number, ok: ProduceResponse | undefined, error: RunnelError | undefined): void {
+  private answer(id: number, bytes: number, release: () => void, ok: ProduceResponse | undefined, error: RunnelError | undefined): void {
+    release();
+    this.pendingBytes -= bytes;
     this.inFlight--;
     this.outstanding.delete(id);
     if (this.closed) return;
@@ -98,7 +116,7 @@ export class ProduceStreamSession {
   }
 
   private maybeResume(): void {
-    if (!this.paused || this.closed || this.writeBlocked || this.inFlight >= this.inFlightMax) return;
+    if (!this.paused || this.closed || this.writeBlocked || this.inFlight >= this.inFlightMax || this.pendingBytes >= this.pendingBytesMax) return;
     this.paused = false;
     this.call.resume();
   }
@@ -115,5 +133,5 @@ export class ProduceStreamSession {
 }
 
 export function produceStreamHandler(service: ProduceService, logger: Logger, forwarder?: Forwarder): grpc.handleBidiStreamingCall<ProduceStreamRequest__Output, ProduceStreamResponse> {
-  return (call) => new ProduceStreamSession(call, service, logger, PRODUCE_STREAM_IN_FLIGHT_MAX, forwarder).start();
+  return (call) => new ProduceStreamSession(call, service, logger, PRODUCE_STREAM_IN_FLIGHT_MAX, forwarder, PRODUCE_STREAM_PENDING_BYTES_MAX, service.connections).start();
 }

@@ -8,10 +8,10 @@ import type {
 } from '@runnel/replication';
 import { BATCH_ATTRIBUTE_CONTROL } from '@runnel/storage';
 import type { MetaStore, PartitionLog } from '@runnel/storage';
-import { ticksForMs } from './constants.js';
+import { PRODUCE_RETRY_AFTER_MS, ticksForMs } from './constants.js';
 import { HighWatermarkListeners } from './hw-listeners.js';
 import type { HighWatermarkListener } from './hw-listeners.js';
-import { PendingProduces } from './pending-produces.js';
+import { PendingProduces, brokerProduceBytesFor } from './pending-produces.js';
 import type { ProduceOutcome } from './pending-produces.js';
 import { PrepareWaiters } from './prepare-waiters.js';
 import type { BuiltRecordSet } from './record-batch-builder.js';
@@ -115,7 +115,7 @@ export class ReplicaDriver {
   #opsInFlight = 0;
   readonly #timestamps = new Map<number, number>();
   readonly #parkedReads = new Map<number, ReadRequest>();
-  readonly #produces = new PendingProduces();
+  readonly #produces: PendingProduces;
   readonly #listeners = new HighWatermarkListeners();
   readonly #prepareWaiters = new PrepareWaiters();
   #idleWaiters: Array<() => void> = [];
@@ -129,6 +129,8 @@ export class ReplicaDriver {
 
   constructor(options: ReplicaDriverOptions) {
     this.#o = options;
+    // One bound over all the partitions of this broker (its MetaStore is one per broker).
+    this.#produces = new PendingProduces(brokerProduceBytesFor(options.meta));
     this.topic = options.topic;
     this.topicId = options.topicId;
     this.partition = options.partition;
@@ -313,7 +315,7 @@ export class ReplicaDriver {
       case 'NOT_ENOUGH_REPLICAS':
         throw new RunnelError('NOT_ENOUGH_REPLICAS', `${this.#what()}: too few replicas are in contact with the leader for this ack level; retry later or lower acks`);
       case 'TOO_MANY_REQUESTS':
-        throw new RunnelError('TOO_MANY_REQUESTS', `${this.#what()}: too many produces or log writes are in flight; back off and retry`);
+        throw new RunnelError('TOO_MANY_REQUESTS', `${this.#what()}: too many produces or log writes are in flight; nothing was written: retry after ${PRODUCE_RETRY_AFTER_MS} ms`, { retryAfterMs: PRODUCE_RETRY_AFTER_MS });
     }
   }
 

@@ -17,12 +17,24 @@ export const TIMESTAMP_MS_RANGE = '0 to 9223372036854775807';
  * below what consumers were already shown, and those offsets commit once it has a quorum.
  */
 export function checkOffsetInLog(offset: number, bounds: OffsetBounds, what: string): void {
+  if (Number.isSafeInteger(offset) && offset >= 0 && offset < bounds.logStartOffset) throw offsetDeleted(offset, bounds, what);
   if (!Number.isSafeInteger(offset) || offset < bounds.logStartOffset || offset > bounds.logEndOffset) {
     throw new RunnelError(
       'OFFSET_OUT_OF_RANGE',
       `${what}: offset ${offset} is out of range; valid offsets are ${bounds.logStartOffset} to ${bounds.logEndOffset} (log start offset to log end offset)`,
     );
   }
+}
+
+/**
+ * OFFSET_OUT_OF_RANGE for an offset retention has deleted: names the offset, the log start and how
+ * many offsets between them the consumer will never read, so the loss is never silent.
+ */
+export function offsetDeleted(offset: number, bounds: OffsetBounds, what: string): RunnelError {
+  return new RunnelError(
+    'OFFSET_OUT_OF_RANGE',
+    `${what}: offset ${offset} was deleted by retention; the log now starts at ${bounds.logStartOffset} (${bounds.logStartOffset - offset} offsets were deleted unread); valid offsets are ${bounds.logStartOffset} to ${bounds.logEndOffset} (log start offset to log end offset)`,
+  );
 }
 
 /** OFFSET_NOT_AVAILABLE (retriable) for an offset within the log but not committed yet. */

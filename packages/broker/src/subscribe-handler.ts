@@ -8,7 +8,8 @@ import { selectDeliverable } from './deliverable-batches.js';
 import type { HighWatermarkListener, ReplicaDriver } from './replica-driver.js';
 import type { PartitionRegistry } from './partition-registry.js';
 import { reportError } from './produce-handler.js';
-import { resolveStartPosition } from './start-position.js';
+import { RetentionLossLog } from './retention-loss-log.js';
+import { offsetDeleted, resolveStartPosition } from './start-position.js';
 import { forwardingAllowed, type Forwarder } from './forwarder.js';
 
 type Call = grpc.ServerDuplexStream<SubscribeRequest__Output, RawBatchesResponse>;
@@ -34,6 +35,7 @@ export class SubscriptionSession implements HighWatermarkListener {
     private readonly call: Call,
     private readonly registry: PartitionRegistry,
     private readonly logger: Logger,
+    private readonly lossLog: RetentionLossLog,
     private readonly forwarder?: Forwarder,
   ) {}
 
@@ -100,12 +102,10 @@ export class SubscriptionSession implements HighWatermarkListener {
     const what = `${start.topic}/${start.partition}`;
     // An offset in the log but above the HW (a new leader's HW can start below what consumers
     // were shown) is waited for like any offset at the HW: the loop below sleeps until it commits.
-    this.nextOffset = await resolveStartPosition(
-      start.position,
-      { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark, logEndOffset: leader.logEndOffset },
-      (ts) => leader.log.offsetForTimestamp(ts),
-      what,
-    );
+    const bounds = { logStartOffset: leader.logStartOffset, highWatermark: leader.highWatermark, logEndOffset: leader.logEndOffset };
+    const requested = start.position?.at === 'offset' ? Number(start.position.offset) : undefined;
+    if (requested !== undefined && requested >= 0 && requested < bounds.logStartOffset) this.lossLog.report('subscribe', start.topic, start.partition, requested, bounds.logStartOffset);
+    this.nextOffset = await resolveStartPosition(start.position, bounds, (ts) => leader.log.offsetForTimestamp(ts), what);
     if (this.ended) return;
     this.unlisten = leader.addListener(this);
     this.write({ batches: [], highWatermark: leader.highWatermark, startOffset: this.nextOffset });
@@ -116,10 +116,9 @@ export class SubscriptionSession implements HighWatermarkListener {
         continue;
       }
       if (this.nextOffset < leader.logStartOffset) {
-        throw new RunnelError(
-          'OFFSET_OUT_OF_RANGE',
-          `${what}: offset ${this.nextOffset} was deleted by retention; valid offsets are ${leader.logStartOffset} to ${leader.logEndOffset} (log start offset to log end offset)`,
-        );
+        // The consumer was slower than retention: say so (error, log event, metric), never skip.
+        this.lossLog.report('subscribe', start.topic, start.partition, this.nextOffset, leader.logStartOffset);
+        throw offsetDeleted(this.nextOffset, { logStartOffset: leader.logStartOffset, highWatermark: hw, logEndOffset: leader.logEndOffset }, what);
       }
       const raw = await leader.read(this.nextOffset, this.credit.readBudget(SUBSCRIBE_READ_BYTES_MAX), hw);
       if (this.ended) return;
@@ -168,5 +167,6 @@ export class SubscriptionSession implements HighWatermarkListener {
 }
 
 export function subscribeHandler(registry: PartitionRegistry, logger: Logger, forwarder?: Forwarder): grpc.handleBidiStreamingCall<SubscribeRequest__Output, RawBatchesResponse> {
-  return (call) => new SubscriptionSession(call, registry, logger, forwarder).start();
+  const lossLog = new RetentionLossLog(logger.child({ component: 'subscribe' }));
+  return (call) => new SubscriptionSession(call, registry, logger, lossLog, forwarder).start();
 }

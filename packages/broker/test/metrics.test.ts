@@ -40,7 +40,10 @@ describe('groupLag', () => {
     { group: 'g1', offsets: [{ topic: 't', partition: 0, offset: 10 }, { topic: 't', partition: 1, offset: -1 }, { topic: 'u', partition: 0, offset: 5 }] },
     { group: 'g2', offsets: [{ topic: 't', partition: 0, offset: 30 }] },
   ];
-  const hw = (topic: string, partition: number): number | undefined => (topic === 't' ? [25, 40][partition] : undefined);
+  const hw = (topic: string, partition: number): { highWatermark: number; epochStarts: number[] } | undefined => {
+    const h = topic === 't' ? [25, 40][partition] : undefined;
+    return h === undefined ? undefined : { highWatermark: h, epochStarts: [] };
+  };
 
   it('is HW minus committed, never negative, skipping partitions with no commit or no known HW', () => {
     expect(groupLag(groups, hw, 100)).toEqual([
@@ -51,6 +54,13 @@ describe('groupLag', () => {
 
   it('stops at the series bound', () => {
     expect(groupLag(groups, hw, 1)).toHaveLength(1);
+  });
+
+  it('leaves out the epoch-start markers between the committed offset and the HW (no consumer receives them)', () => {
+    const view = { highWatermark: 25, epochStarts: [0, 12, 20, 25] };
+    expect(groupLag([{ group: 'g', offsets: [{ topic: 't', partition: 0, offset: 10 }] }], () => view, 10)).toEqual([{ group: 'g', topic: 't', partition: 0, lag: 13 }]);
+    // Read everything (commit at the HW) after a leader change whose marker is the last offset: 0.
+    expect(groupLag([{ group: 'g', offsets: [{ topic: 't', partition: 0, offset: 24 }] }], () => ({ highWatermark: 25, epochStarts: [24] }), 10)[0]!.lag).toBe(0);
   });
 });
 
@@ -87,9 +97,9 @@ describe('BrokerMetrics', () => {
     const topics = new Set(['orders', '__offsets']);
     const leader = {
       topic: 'orders', partition: 0, isLeading: true, highWatermark: 50, replicaSet: [1, 2, 3],
-      status: () => ({ inSyncReplicas: [1, 2] }), followerLagRecords: () => 4,
+      status: () => ({ inSyncReplicas: [1, 2] }), followerLagRecords: () => 4, log: { epochEntries: () => [], logStartOffset: 0 },
     };
-    const follower = { topic: 'orders', partition: 1, isLeading: false, highWatermark: 20 };
+    const follower = { topic: 'orders', partition: 1, isLeading: false, highWatermark: 20, log: { epochEntries: () => [], logStartOffset: 0 } };
     const groups: GroupDescription[] = [{ group: 'readers', offsets: [
       { topic: 'orders', partition: 0, offset: 45 }, { topic: 'orders', partition: 1, offset: 20 }, { topic: 'other', partition: 0, offset: 1 },
     ] }];

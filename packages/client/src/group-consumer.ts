@@ -48,7 +48,9 @@ interface Owned {
  * loop body of a record of it still running, commits what was processed (autoCommit), and only
  * then confirms — the coordinator hands the partition on after that. Other partitions keep
  * flowing throughout. At-least-once: a record counts as processed once the loop asks for the next
- * one; a crash redelivers from the last commit.
+ * one; a crash redelivers from the last commit. An offset out of range (retention deleted it while
+ * the member was slow) applies the reset policy `from`; a jump forward is logged and reported to
+ * `onRecordsLost` with the number of offsets skipped, never silent.
  */
 export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
   private readonly o: ResolvedGroupConsumerOptions;
@@ -171,24 +173,33 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
       if (p === undefined || p.stopped || p.sub !== undefined) continue;
       const offset = at.get(key) ?? -1;
       if (offset >= 0) p.committed = offset;
-      this.start(p, offset >= 0 ? { offset } : this.o.from);
+      this.start(p, offset >= 0 ? { offset } : this.o.from, undefined);
     }
     this.log.debug({ generation, added }, 'partitions assigned');
   }
 
-  private start(p: Owned, from: StartFrom): void {
+  /**
+   * Subscribes to an owned partition from `from`. `resetFrom`: this start applies the reset policy
+   * after the broker refused that offset as out of range; a jump forward is reported once the new
+   * start offset is known.
+   */
+  private start(p: Owned, from: StartFrom, resetFrom: number | undefined): void {
     const sub = new PartitionSubscription(p.topic, p.partition, from, this.o.creditBytes, this.o.creditRecords, {
       pool: this.deps.pool,
       metadata: this.deps.metadata,
       signal: p.abort.signal,
       logger: this.deps.logger,
       deliver: (entry) => this.push(entry),
+      ...(resetFrom === undefined ? {} : { started: (at: number) => this.reportReset(p, resetFrom, at) }),
       fail: (err) => {
-        // A committed offset that retention already deleted: apply the reset policy, as Kafka does.
-        if (err.code === 'OFFSET_OUT_OF_RANGE' && typeof from === 'object' && 'offset' in from && !p.stopped && this.owned.get(p.key) === p) {
-          this.log.warn({ topic: p.topic, partition: p.partition, offset: from.offset, reset: this.o.from }, 'committed offset out of range; using the reset policy');
-          this.bySubscription.delete(sub);
-          this.start(p, this.o.from);
+        // The offset is out of range: a committed offset or the member's position that retention
+        // deleted meanwhile (the member was slower than retention), or one beyond the log end.
+        // Apply the reset policy, as Kafka does. The old subscription stays mapped, so what it
+        // delivered before the error is still handed out, ahead of the new one's records.
+        const requested = sub.requestedOffset ?? (typeof from === 'object' && 'offset' in from ? from.offset : undefined);
+        if (err.code === 'OFFSET_OUT_OF_RANGE' && requested !== undefined && !p.stopped && this.owned.get(p.key) === p) {
+          this.log.warn({ topic: p.topic, partition: p.partition, offset: requested, reset: this.o.from, err: err.message }, 'offset out of range; using the reset policy');
+          this.start(p, this.o.from, requested);
           return;
         }
         this.fail(err);
@@ -209,7 +220,20 @@ export class GroupConsumer implements AsyncIterable<ConsumedRecord> {
 
   private forget(p: Owned): void {
     if (this.owned.get(p.key) === p) this.owned.delete(p.key);
-    if (p.sub !== undefined) this.bySubscription.delete(p.sub);
+    // Also the subscriptions a reset replaced (kept until now for what they had delivered).
+    for (const [sub, part] of this.bySubscription) if (part === p) this.bySubscription.delete(sub);
+  }
+
+  /** A reset resumed `p` at `resumed` after `requested` was refused: report the records jumped over. */
+  private reportReset(p: Owned, requested: number, resumed: number): void {
+    if (resumed <= requested) return; // reset backwards (offset beyond the log end): nothing lost
+    const lost = { topic: p.topic, partition: p.partition, requestedOffset: requested, resumedOffset: resumed, records: resumed - requested, reset: this.o.from };
+    this.log.warn(lost, 'records lost: the reset policy skipped offsets retention had deleted');
+    try {
+      this.o.onRecordsLost?.(lost);
+    } catch (err) {
+      this.log.warn({ err: fromServiceError(err).message }, 'onRecordsLost threw');
+    }
   }
 
   /** Membership lost: stop everything now, commit nothing (another member may own them already). */

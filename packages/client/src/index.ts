@@ -1,13 +1,14 @@
 export { RunnelClient } from './client.js';
 export type { Admin, TopicSpec, PartitionOffsetsInfo } from './admin.js';
 export { Producer } from './producer.js';
+export type { ProducerStats } from './producer.js';
 export { Consumer } from './consumer.js';
 export { GroupConsumer } from './group-consumer.js';
 export type { GroupSummary, GroupInfo, GroupPartitionInfo, ResetTo } from './group-admin.js';
 export { RetriesExhaustedError, ClientClosedError } from './client-errors.js';
 export { backoffMs } from './retry.js';
 export type {
-  ClientOptions, RetryOptions, ProducerOptions, ConsumerOptions, GroupConsumerOptions, Acks, StartFrom,
+  ClientOptions, RetryOptions, ProducerOptions, ConsumerOptions, GroupConsumerOptions, RecordsLost, Acks, StartFrom,
 } from './options.js';
 export type { ProducerRecord, RecordMetadata, ConsumedRecord } from './record-types.js';
 export {

@@ -99,8 +99,17 @@ export interface GroupConsumerOptions {
   /** Topics to consume (at least one); `topic` is shorthand for one. */
   topics?: string[];
   topic?: string;
-  /** Reset policy: where a partition without a committed offset starts. Default 'latest'. */
+  /**
+   * Reset policy: where a partition without a committed offset starts, and where a member goes on
+   * when its offset is out of range (retention deleted it while the member was slow, or a committed
+   * offset beyond the log end). Default 'latest'. A jump forward is reported (onRecordsLost).
+   */
   from?: 'earliest' | 'latest';
+  /**
+   * Called when the reset policy skipped records: the member asked for an offset retention had
+   * deleted, and resumed further on. Default: a warn log line only.
+   */
+  onRecordsLost?: (lost: RecordsLost) => void;
   /**
    * Default true: the positions of records whose loop body finished (the iterator was asked for
    * the next record) are committed every autoCommitIntervalMs, when a partition is revoked and on
@@ -116,10 +125,24 @@ export interface GroupConsumerOptions {
   creditRecords?: number;
 }
 
+/** Records a group member never read because its reset policy jumped over them. */
+export interface RecordsLost {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset it asked for (the next one it had not received). */
+  readonly requestedOffset: number;
+  /** Where the reset policy resumed. */
+  readonly resumedOffset: number;
+  /** resumedOffset - requestedOffset: offsets skipped (control batches among them count too). */
+  readonly records: number;
+  readonly reset: 'earliest' | 'latest';
+}
+
 export interface ResolvedGroupConsumerOptions {
   readonly group: string;
   readonly topics: readonly string[];
   readonly from: 'earliest' | 'latest';
+  readonly onRecordsLost: ((lost: RecordsLost) => void) | undefined;
   readonly autoCommit: boolean;
   readonly autoCommitIntervalMs: number;
   readonly sessionTimeoutMs: number;
@@ -212,7 +235,7 @@ export function resolveProducerOptions(options: ProducerOptions, client: Resolve
 }
 
 const KNOWN_GROUP_CONSUMER_KEYS = new Set([
-  'group', 'topics', 'topic', 'from', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'clientId', 'creditBytes', 'creditRecords',
+  'group', 'topics', 'topic', 'from', 'autoCommit', 'autoCommitIntervalMs', 'sessionTimeoutMs', 'clientId', 'creditBytes', 'creditRecords', 'onRecordsLost',
 ]);
 const GROUP_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 
@@ -226,10 +249,12 @@ export function resolveGroupConsumerOptions(options: GroupConsumerOptions, defau
   const from = options.from ?? 'latest';
   if (from !== 'earliest' && from !== 'latest') throw new RunnelError('INVALID_POSITION', `a group consumer's from (reset policy) must be 'earliest' or 'latest', got ${JSON.stringify(from)}`);
   if (options.autoCommit !== undefined && typeof options.autoCommit !== 'boolean') throw invalid('autoCommit must be true or false');
+  if (options.onRecordsLost !== undefined && typeof options.onRecordsLost !== 'function') throw invalid('onRecordsLost must be a function');
   return Object.freeze({
     group: options.group,
     topics: Object.freeze(topics),
     from,
+    onRecordsLost: options.onRecordsLost,
     autoCommit: options.autoCommit ?? true,
     autoCommitIntervalMs: intIn('autoCommitIntervalMs', options.autoCommitIntervalMs, GROUP_AUTO_COMMIT_INTERVAL_MS_DEFAULT, 10, 600_000),
     sessionTimeoutMs: intIn('sessionTimeoutMs', options.sessionTimeoutMs, GROUP_SESSION_TIMEOUT_MS_DEFAULT, 1_000, 300_000),

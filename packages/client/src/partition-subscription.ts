@@ -37,6 +37,8 @@ export interface SubscriptionDeps {
   readonly deliver: (entry: DeliveryEntry) => void;
   /** A non-retriable error: the consumer stops. */
   readonly fail: (err: RunnelError) => void;
+  /** The start position resolved to this offset (once, on the first stream's first message). */
+  readonly started?: (startOffset: number) => void;
 }
 
 export function positionFor(from: StartFrom): Position {
@@ -82,6 +84,11 @@ export class PartitionSubscription {
   /** Next offset the user will get, once known. */
   get position(): number | undefined {
     return this.nextOffset;
+  }
+
+  /** Next offset asked of the broker (just past the last batch received), once known. */
+  get requestedOffset(): number | undefined {
+    return this.fetchOffset;
   }
 
   /** The user took record `offset`. */
@@ -157,7 +164,10 @@ export class PartitionSubscription {
           received = true;
           if (first) {
             first = false;
-            this.fetchOffset ??= msg.startOffset;
+            if (this.fetchOffset === undefined) {
+              this.fetchOffset = msg.startOffset;
+              this.deps.started?.(msg.startOffset);
+            }
             if (this.nextOffset === undefined && this.fetchOffset !== undefined) this.nextOffset = this.fetchOffset;
           }
           for (const batch of msg.batches) this.onBatch(batch);

@@ -33,9 +33,44 @@ interface SendTicket {
 
 interface InFlightBatch extends ClosedBatch<SendTicket> {
   readonly request: ProduceRequest;
-  /** Failed attempts so far. */
+  /** Failed attempts so far (throttled ones not counted). */
   failures: number;
   lastAddress: string | undefined;
+  /** When the broker first answered TOO_MANY_REQUESTS for this batch (or it first waited behind one), Date.now(). */
+  throttledSinceMs: number | undefined;
+  /** TOO_MANY_REQUESTS answers to this batch so far: its wait doubles with each. */
+  throttles: number;
+}
+
+/**
+ * A partition a broker refused with TOO_MANY_REQUESTS is muted (as Kafka's producer does): only the
+ * refused batch (the probe) is sent again, after its wait; the partition's other batches wait here,
+ * in order, until the probe gets any other answer. So a full broker sees one retry per muted
+ * partition per wait, not every buffered batch again every 100 ms.
+ */
+interface MutedPartition {
+  readonly probe: InFlightBatch;
+  readonly queue: InFlightBatch[];
+}
+
+/**
+ * A broker answering TOO_MANY_REQUESTS without a retry-after hint (ProduceStream errors carry none)
+ * is asked again after this long, with up to half of it again as jitter.
+ */
+const THROTTLE_WAIT_MS_DEFAULT = 100;
+/** A batch refused again waits twice as long as the last time, up to this (plus jitter). */
+const THROTTLE_WAIT_MS_MAX = 2_000;
+
+/** What the producer reports about pushing back (producer.stats()); counters since it was made. */
+export interface ProducerStats {
+  /** Bytes of records accepted by send() and not yet acknowledged or failed (at most bufferBytesMax). */
+  readonly bufferedBytes: number;
+  /** Records whose send() had to wait for room in the buffer, and the time they waited in all. */
+  readonly bufferFullWaits: number;
+  readonly bufferFullWaitMs: number;
+  /** Produce requests a broker refused with TOO_MANY_REQUESTS (its bounds were full) and that were sent again, and the time they waited in all. */
+  readonly throttledRequests: number;
+  readonly throttleWaitMs: number;
 }
 
 export interface ProducerDeps {
@@ -69,6 +104,13 @@ export interface ProducerDeps {
  * Bounds: records accepted but not yet acknowledged never exceed bufferBytesMax (send() waits
  * for room, except that a record always fits into an empty buffer); one open batch per
  * partition; inFlightRequestsMax requests per broker stream.
+ *
+ * Pushed back by a broker (TOO_MANY_REQUESTS: its pending-produce bounds are full), the partition is
+ * muted: the refused batch waits the answer's retry-after hint (or THROTTLE_WAIT_MS_DEFAULT), doubled
+ * with each refusal up to THROTTLE_WAIT_MS_MAX, plus up to 50% jitter, and is sent again, while the
+ * partition's later batches wait behind it (see MutedPartition); such retries do not use up retriesMax, but a batch throttled for longer than requestTimeoutMs in all fails with
+ * RetriesExhaustedError. Meanwhile the buffer fills and send() waits: the application slows down.
+ * stats() reports both waits.
  */
 export class Producer {
   private readonly options: ResolvedProducerOptions;
@@ -77,7 +119,13 @@ export class Producer {
   private readonly partitioner = new Partitioner();
   private readonly accumulator: RecordAccumulator<SendTicket>;
   private readonly streams = new Map<string, ProduceStream>();
+  /** By partitionKey; at most one entry per partition with batches in the buffer. */
+  private readonly muted = new Map<string, MutedPartition>();
   private bufferedBytes = 0;
+  private bufferFullWaits = 0;
+  private bufferFullWaitMs = 0;
+  private throttledRequests = 0;
+  private throttleWaitMs = 0;
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private closing = false;
@@ -128,9 +176,14 @@ export class Producer {
       const e = encoded[i];
       const r = list[i];
       if (e === undefined || r === undefined) continue;
-      while (this.bufferedBytes > 0 && this.bufferedBytes + e.sizeBytes > this.options.bufferBytesMax) {
-        await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
-        if (this.deps.signal.aborted) break;
+      if (this.bufferedBytes > 0 && this.bufferedBytes + e.sizeBytes > this.options.bufferBytesMax) {
+        const waitStart = Date.now();
+        this.bufferFullWaits++;
+        while (this.bufferedBytes > 0 && this.bufferedBytes + e.sizeBytes > this.options.bufferBytesMax) {
+          await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+          if (this.deps.signal.aborted) break;
+        }
+        this.bufferFullWaitMs += Date.now() - waitStart;
       }
       if (this.deps.signal.aborted) {
         this.settleError(t, new ClientClosedError('producer'));
@@ -142,6 +195,17 @@ export class Producer {
       this.accumulator.append(topic, partition, e.record, e.sizeBytes, t, i);
     }
     return done;
+  }
+
+  /** How much the producer has been pushed back so far (see ProducerStats). */
+  stats(): ProducerStats {
+    return {
+      bufferedBytes: this.bufferedBytes,
+      bufferFullWaits: this.bufferFullWaits,
+      bufferFullWaitMs: this.bufferFullWaitMs,
+      throttledRequests: this.throttledRequests,
+      throttleWaitMs: this.throttleWaitMs,
+    };
   }
 
   /** Sends every open batch now and waits until everything accepted so far is acked or failed. */
@@ -185,7 +249,7 @@ export class Producer {
       acks: PROTO_ACKS[this.options.acks],
       timeoutMs: Math.min(this.options.requestTimeoutMs, PRODUCE_TIMEOUT_MS_MAX),
     };
-    this.dispatch({ ...batch, request, failures: 0, lastAddress: undefined });
+    this.dispatch({ ...batch, request, failures: 0, lastAddress: undefined, throttledSinceMs: undefined, throttles: 0 });
   }
 
   private stream(address: string): ProduceStream {
@@ -208,6 +272,12 @@ export class Producer {
   private dispatch(batch: InFlightBatch): void {
     if (this.deps.signal.aborted) {
       this.failBatch(batch, new ClientClosedError('producer'));
+      return;
+    }
+    const muted = this.muted.get(partitionKey(batch));
+    if (muted !== undefined && muted.probe !== batch) {
+      batch.throttledSinceMs ??= Date.now();
+      muted.queue.push(batch);
       return;
     }
     const leader = this.deps.metadata.leaderFor(batch.topic, batch.partition);
@@ -239,6 +309,11 @@ export class Producer {
       this.failBatch(batch, err);
       return;
     }
+    if (err.code === 'TOO_MANY_REQUESTS') {
+      this.throttled(batch, err);
+      return;
+    }
+    this.unmuteAfter(batch);
     if (batch.failures >= this.deps.retry.retriesMax) {
       this.failBatch(batch, new RetriesExhaustedError(err, batch.failures + 1));
       return;
@@ -261,7 +336,48 @@ export class Producer {
     );
   }
 
+  /**
+   * The broker pushed back: mute the partition with this batch as its probe (or, if it is muted
+   * already, queue this one behind the probe), wait the hint doubled per refusal of this batch, and
+   * send the probe again (to the same leader: it did not move).
+   */
+  private throttled(batch: InFlightBatch, err: RunnelError): void {
+    const now = Date.now();
+    batch.throttledSinceMs ??= now;
+    this.throttledRequests++;
+    const key = partitionKey(batch);
+    const muted = this.muted.get(key);
+    if (muted === undefined) this.muted.set(key, { probe: batch, queue: [] });
+    else if (muted.probe !== batch) {
+      // Was already in flight when the partition was muted.
+      muted.queue.push(batch);
+      return;
+    }
+    if (now - batch.throttledSinceMs > this.options.requestTimeoutMs) {
+      this.failBatch(batch, new RetriesExhaustedError(err, batch.failures + 1));
+      return;
+    }
+    const base = Math.min((err.retryAfterMs ?? THROTTLE_WAIT_MS_DEFAULT) * 2 ** batch.throttles, THROTTLE_WAIT_MS_MAX);
+    batch.throttles++;
+    const waitMs = Math.round(base * (1 + Math.random() / 2));
+    this.throttleWaitMs += waitMs;
+    sleep(waitMs, this.deps.signal, 'producer').then(
+      () => this.dispatch(batch),
+      (e: unknown) => this.failBatch(batch, fromServiceError(e)),
+    );
+  }
+
+  /** The probe of a muted partition got another answer than TOO_MANY_REQUESTS: send the batches that waited. */
+  private unmuteAfter(batch: InFlightBatch): void {
+    const key = partitionKey(batch);
+    const muted = this.muted.get(key);
+    if (muted?.probe !== batch) return;
+    this.muted.delete(key);
+    for (const b of muted.queue) this.dispatch(b);
+  }
+
   private ackBatch(batch: InFlightBatch, response: ProduceResponse__Output): void {
+    this.unmuteAfter(batch);
     const base = response.baseOffset;
     if (base >= 0 && response.recordCount !== batch.records.length) {
       this.log.warn({ topic: batch.topic, partition: batch.partition, sent: batch.records.length, acked: response.recordCount }, 'broker acknowledged a different record count');
@@ -281,6 +397,7 @@ export class Producer {
   }
 
   private failBatch(batch: InFlightBatch, err: RunnelError): void {
+    this.unmuteAfter(batch);
     for (const t of batch.owners) this.settleError(t, err);
     this.release(batch.sizeBytes);
   }
@@ -301,3 +418,5 @@ export class Producer {
     }
   }
 }
+
+const partitionKey = (b: { readonly topic: string; readonly partition: number }): string => `${b.partition}:${b.topic}`;

@@ -11,7 +11,7 @@ const S = grpc.status;
 export const ERRORS = {
   INVALID_REQUEST: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'The request is malformed or a field has an invalid value.' },
   INVALID_TOPIC_NAME: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'Topic names are 1-200 characters of [A-Za-z0-9._-], not "." or "..", and "__" is reserved.' },
-  INVALID_PARTITIONS: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'Partition count must be an integer from 1 to 10000.' },
+  INVALID_PARTITIONS: { status: S.INVALID_ARGUMENT, retriable: false, summary: "Partition count must be an integer from 1 to 10000, and fit the cluster's partition limits (see Limits)." },
   INVALID_REPLICATION_FACTOR: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'Replication factor must be from 1 to 5.' },
   INVALID_CONFIG: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'A topic config value is out of range.' },
   INVALID_POSITION: { status: S.INVALID_ARGUMENT, retriable: false, summary: 'A start position is missing or malformed.' },
@@ -32,6 +32,7 @@ export const ERRORS = {
   TIMEOUT: { status: S.DEADLINE_EXCEEDED, retriable: true, summary: 'The ack level was not reached in time; the write may still commit.' },
   SHUTTING_DOWN: { status: S.UNAVAILABLE, retriable: true, summary: 'The process is shutting down.' },
   TOO_MANY_REQUESTS: { status: S.RESOURCE_EXHAUSTED, retriable: true, summary: 'A bounded queue is full; back off and retry.' },
+  TOO_MANY_STREAMS: { status: S.RESOURCE_EXHAUSTED, retriable: true, summary: 'The process already has as many streams of this kind open as its limit allows (the message names the limit and its flag); close some or retry later.' },
   STALE_EPOCH: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The request carries a leader epoch older than the one in force.' },
   WRONG_CLUSTER: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The peer belongs to another cluster (its address is now served by another cluster); refresh metadata and retry.' },
   UNKNOWN_BROKER: { status: S.FAILED_PRECONDITION, retriable: true, summary: 'The broker is not registered (or registered again since); register first.' },
@@ -59,6 +60,8 @@ export const ERROR_METADATA = {
   retriable: 'runnel-retriable',
   leaderId: 'runnel-leader-id',
   leaderAddress: 'runnel-leader-address',
+  /** TOO_MANY_REQUESTS: wait this many ms before retrying (the bound that refused it needs time to drain). */
+  retryAfterMs: 'runnel-retry-after-ms',
 } as const;
 
 export interface RunnelErrorOptions {
@@ -68,6 +71,8 @@ export interface RunnelErrorOptions {
   leaderAddress?: string;
   /** Overrides the table's retriable flag (for example an ack timeout on a definitely-failed write). */
   retriable?: boolean;
+  /** TOO_MANY_REQUESTS: how long the caller should wait before retrying. */
+  retryAfterMs?: number;
 }
 
 /** Base class of every Runnel operating error (not of assertions, which crash). */
@@ -77,6 +82,7 @@ export class RunnelError extends Error {
   readonly grpcStatus: grpc.status;
   readonly leaderId: number | undefined;
   readonly leaderAddress: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: RunnelErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -86,6 +92,7 @@ export class RunnelError extends Error {
     this.grpcStatus = ERRORS[code].status;
     this.leaderId = options.leaderId;
     this.leaderAddress = options.leaderAddress;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -112,6 +119,7 @@ export function toGrpcStatus(err: RunnelError): Partial<grpc.StatusObject> {
   metadata.set(ERROR_METADATA.retriable, String(err.retriable));
   if (err.leaderId !== undefined) metadata.set(ERROR_METADATA.leaderId, String(err.leaderId));
   if (err.leaderAddress !== undefined) metadata.set(ERROR_METADATA.leaderAddress, err.leaderAddress);
+  if (err.retryAfterMs !== undefined) metadata.set(ERROR_METADATA.retryAfterMs, String(err.retryAfterMs));
   return { code: err.grpcStatus, details: capText(err.message), metadata };
 }
 
@@ -169,6 +177,8 @@ export function fromServiceError(err: unknown): RunnelError {
     const leaderAddress = firstString(md, ERROR_METADATA.leaderAddress);
     if (leaderId !== undefined) opts.leaderId = Number(leaderId);
     if (leaderAddress !== undefined) opts.leaderAddress = leaderAddress;
+    const retryAfterMs = Number(firstString(md, ERROR_METADATA.retryAfterMs));
+    if (Number.isFinite(retryAfterMs) && retryAfterMs >= 0) opts.retryAfterMs = retryAfterMs;
     return new RunnelError(codeText, message, opts);
   }
   switch (se?.code) {

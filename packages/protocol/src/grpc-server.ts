@@ -7,6 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { GRPC_SERVER_OPTIONS } from './limits.js';
 import { LOADER_OPTIONS, PROTO_FILES } from './loader.js';
 import { guardedDefinition, requestGuardInterceptor } from './request-guard.js';
+import type { StreamLimits } from './stream-limits.js';
 
 let reflectionDefinition: protoLoader.PackageDefinition | undefined;
 
@@ -32,6 +33,11 @@ export interface ServiceRegistration {
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
+export interface GrpcServerOptions {
+  /** Process-wide bounds on open calls of some methods (stream-limits.ts); none by default. */
+  readonly streamLimits?: StreamLimits;
+}
+
 export interface RunningServer {
   readonly server: grpc.Server;
   /** Port actually bound (useful with port 0). */
@@ -46,11 +52,15 @@ export interface RunningServer {
  * Starts a gRPC server on host:port with the given services plus grpc.health.v1 (overall "" and
  * each service, NOT_SERVING until setServing(true)) and server reflection for every Runnel proto,
  * so generic tools work without the .proto files. Requests are validated against their message
- * types first (unknown enum values, the encoded-size limits) and status details are capped.
+ * types first (unknown enum values, the encoded-size limits) and status details are capped; calls
+ * over a stream limit are refused before that.
  */
-export async function startGrpcServer(host: string, port: number, services: readonly ServiceRegistration[]): Promise<RunningServer> {
+export async function startGrpcServer(host: string, port: number, services: readonly ServiceRegistration[], options: GrpcServerOptions = {}): Promise<RunningServer> {
   // Every request is checked against its message type before a handler sees it (request-guard.ts).
-  const server = new grpc.Server({ ...GRPC_SERVER_OPTIONS, interceptors: [requestGuardInterceptor] });
+  // The stream limits come first in the list, i.e. innermost (grpc-js wraps in list order), so every
+  // status - the request guard's refusals included - passes through them and frees the call's slot.
+  const interceptors = options.streamLimits === undefined ? [requestGuardInterceptor] : [options.streamLimits.interceptor, requestGuardInterceptor];
+  const server = new grpc.Server({ ...GRPC_SERVER_OPTIONS, interceptors });
   for (const s of services) server.addService(guardedDefinition(s.definition), s.implementation);
   const names = ['', ...services.map((s) => s.name)];
   const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING' as const])));

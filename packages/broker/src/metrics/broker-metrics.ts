@@ -5,12 +5,13 @@ import { RunnelError } from '@runnel/protocol';
 import type { Acks__Output, GroupDescription } from '@runnel/protocol';
 import type { Acks } from '@runnel/replication';
 import { decodeBatchHeader } from '@runnel/storage';
-import type { StoreOptions } from '@runnel/storage';
+import type { PartitionLog, StoreOptions } from '@runnel/storage';
 import { METRICS_GROUP_LAG_SERIES_MAX, METRICS_PARTITION_SERIES_MAX, METRICS_TOPIC_LABELS_MAX } from '../constants.js';
 import type { MetadataView } from '../metadata-view.js';
+import type { NoAckDropReason } from '../no-ack-drops.js';
 import type { PartitionRegistry } from '../partition-registry.js';
 import { groupLag } from './group-lag.js';
-import type { GroupOffsets } from './group-lag.js';
+import type { GroupOffsets, PartitionLagView } from './group-lag.js';
 import { offlinePartitions, partitionHealth } from './partition-health.js';
 import type { LedPartition } from './partition-health.js';
 import { TopicLabels } from './topic-labels.js';
@@ -39,11 +40,21 @@ const PRODUCE_DURATION_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0
 /** One LevelDB group write (with fsync under --fsync always), seconds: 50 µs to 2.5 s. */
 const STORAGE_WRITE_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/**
+ * Offsets of a log's epoch-start markers: its epochs' start offsets, except a first epoch whose
+ * start retention moved up to the log start (no marker there any more).
+ */
+function epochStartOffsets(log: Pick<PartitionLog, 'epochEntries' | 'logStartOffset'>): number[] {
+  return log.epochEntries().filter((e, i) => !(i === 0 && e.startOffset === log.logStartOffset && log.logStartOffset > 0)).map((e) => e.startOffset);
+}
+
 /** What the scrape-time gauges read. Attached once the broker has built them. */
 export interface BrokerMetricsSources {
   readonly registry: PartitionRegistry;
   readonly metadata: MetadataView;
   readonly groups: { list(): Promise<GroupDescription[]>; describe(group: string): Promise<GroupDescription> };
+  /** Subscribe and ProduceStream calls open now (the stream limits' counts). */
+  readonly openStreams?: () => Readonly<Record<'subscribe' | 'produce_stream', number>>;
 }
 
 type GroupWriteObserver = NonNullable<StoreOptions['onGroupWrite']>;
@@ -67,9 +78,12 @@ export class BrokerMetrics {
   readonly #produceRecords: Counter<'topic' | 'acks'>;
   readonly #produceBytes: Counter<'topic' | 'acks'>;
   readonly #produceErrors: Counter<'code'>;
+  readonly #produceDropped: Counter<'topic' | 'reason'>;
   readonly #produceDuration: Histogram<'acks'>;
   readonly #deliveredRecords: Counter<'topic' | 'api'>;
   readonly #deliveredBytes: Counter<'topic' | 'api'>;
+  readonly #outOfRange: Counter<'topic' | 'api'>;
+  readonly #offsetsLost: Counter<'topic' | 'api'>;
   readonly #storageWriteDuration: Histogram<'sync'>;
   readonly #storageWriteEntries: Counter;
 
@@ -91,6 +105,10 @@ export class BrokerMetrics {
     this.#produceErrors = new Counter({
       name: 'runnel_produce_errors_total', help: 'Produce requests handled here that were answered with an error, by error code.', labelNames: ['code'], registers,
     });
+    this.#produceDropped = new Counter({
+      name: 'runnel_produce_dropped_records_total', help: 'Records of ACKS_NONE produces dropped because the partition could not take them (reason partition_full), by topic and reason.',
+      labelNames: ['topic', 'reason'], registers,
+    });
     this.#produceDuration = new Histogram({
       name: 'runnel_produce_duration_seconds', help: 'Time from a produce request reaching this broker to its successful answer (its ack level reached), by requested ack level.',
       labelNames: ['acks'], buckets: PRODUCE_DURATION_BUCKETS_S, registers,
@@ -100,6 +118,16 @@ export class BrokerMetrics {
     });
     this.#deliveredBytes = new Counter({
       name: 'runnel_delivered_bytes_total', help: 'Stored batch bytes sent to consumers by this broker, by topic and API.', labelNames: ['topic', 'api'], registers,
+    });
+    this.#outOfRange = new Counter({
+      name: 'runnel_consumer_offset_out_of_range_total',
+      help: 'Reads (Fetch, or a Subscribe start or push) refused with OFFSET_OUT_OF_RANGE because retention had deleted the offset asked for: a consumer slower than retention.',
+      labelNames: ['topic', 'api'], registers,
+    });
+    this.#offsetsLost = new Counter({
+      name: 'runnel_consumer_offsets_lost_total',
+      help: 'Per such refusal, the offsets from the one asked for up to the log start: records that consumer will never read (counted again if it asks again).',
+      labelNames: ['topic', 'api'], registers,
     });
     this.#storageWriteDuration = new Histogram({
       name: 'runnel_storage_write_duration_seconds', help: 'Duration of one group-commit LevelDB write; sync="true" writes include the fsync.',
@@ -133,6 +161,14 @@ export class BrokerMetrics {
       collect() {
         const view = metrics.#sources?.metadata;
         this.set(view === undefined ? 0 : offlinePartitions(view.snapshot));
+      },
+    });
+    new Gauge({
+      name: 'runnel_streams_open', help: 'Subscribe and ProduceStream calls open on this broker (kind subscribe, produce_stream); each kind is bounded by its flag.',
+      labelNames: ['kind'], registers,
+      collect() {
+        const open = metrics.#sources?.openStreams?.();
+        if (open !== undefined) for (const [kind, n] of Object.entries(open)) this.set({ kind }, n);
       },
     });
     new Gauge({
@@ -174,9 +210,12 @@ export class BrokerMetrics {
         this.#produceRecords.remove({ topic, acks });
         this.#produceBytes.remove({ topic, acks });
       }
+      this.#produceDropped.remove({ topic, reason: 'partition_full' });
       for (const api of DELIVERY_APIS) {
         this.#deliveredRecords.remove({ topic, api });
         this.#deliveredBytes.remove({ topic, api });
+        this.#outOfRange.remove({ topic, api });
+        this.#offsetsLost.remove({ topic, api });
       }
     }
     return this.registry.metrics();
@@ -201,6 +240,11 @@ export class BrokerMetrics {
     this.#produceDuration.observe({ acks }, (performance.now() - startedMs) / 1000);
   }
 
+  /** An ACKS_NONE produce a partition led here could not take was dropped (NoAckDrops). */
+  readonly produceDropped = (topic: string, reason: NoAckDropReason, recordCount: number): void => {
+    this.#produceDropped.inc({ topic: this.#topics.of(topic), reason }, recordCount);
+  };
+
   /** A produce request handled here was answered with an error. */
   produceFailed(err: unknown): void {
     this.#produceErrors.inc({ code: err instanceof RunnelError ? err.code : 'INTERNAL' });
@@ -218,6 +262,25 @@ export class BrokerMetrics {
     const labels = { topic: this.#topics.of(topic), api };
     this.#deliveredRecords.inc(labels, records);
     this.#deliveredBytes.inc(labels, bytes);
+  }
+
+  /**
+   * A read of `topic`/`partition` at `offset` was refused with OFFSET_OUT_OF_RANGE: counted when
+   * the offset is below the partition's log start here (deleted by retention), not beyond the end.
+   */
+  outOfRange(api: DeliveryApi, topic: string, partition: number, offset: number): void {
+    let logStart: number;
+    try {
+      const r = this.#sources?.registry.lookup(topic, partition);
+      if (r === undefined) return;
+      logStart = r.logStartOffset;
+    } catch {
+      return; // no longer led here
+    }
+    if (!(offset >= 0 && offset < logStart)) return;
+    const labels = { topic: this.#topics.of(topic), api };
+    this.#outOfRange.inc(labels);
+    this.#offsetsLost.inc(labels, logStart - offset);
   }
 
   /** One group-commit write (StoreOptions.onGroupWrite). */
@@ -243,11 +306,11 @@ export class BrokerMetrics {
   async #groupLag(): Promise<ReturnType<typeof groupLag>> {
     const sources = this.#sources;
     if (sources === undefined || sources.registry.closing) return [];
-    const hw = new Map<string, number>();
+    const hw = new Map<string, PartitionLagView>();
     for (const r of sources.registry.hosted()) {
       const key = `${r.topic}\u0000${r.partition}`;
       // The leader's HW is exact; a follower's is the leader's as last seen (slightly behind).
-      if (r.isLeading || !hw.has(key)) hw.set(key, r.highWatermark);
+      if (r.isLeading || !hw.has(key)) hw.set(key, { highWatermark: r.highWatermark, epochStarts: epochStartOffsets(r.log) });
     }
     const groups: GroupOffsets[] = [];
     let offsets = 0;
