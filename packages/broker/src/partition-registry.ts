@@ -4,7 +4,8 @@ import type { ClusterMetadata__Output, PartitionInfo__Output, TopicInfo__Output 
 import type { LeaderPartitionStatus } from '@runnel/protocol';
 import type { Acks, ReplicaInput, ReplicaOutput } from '@runnel/replication';
 import type { MetaStore, PartitionKey, PartitionLog } from '@runnel/storage';
-import { NOT_LEADER_HINT_WAIT_MS, REPLICA_REBUILD_SETTLE_MS, SHUTDOWN_SETTLE_MS } from './constants.js';
+import { performance } from 'node:perf_hooks';
+import { NOT_LEADER_HINT_WAIT_MS, RECONCILE_SLICE_MS, REPLICA_REBUILD_SETTLE_MS, SHUTDOWN_SETTLE_MS } from './constants.js';
 import type { MetadataView } from './metadata-view.js';
 import { decodePromise, promiseKey } from './replica-batches.js';
 import { ReplicaDriver } from './replica-driver.js';
@@ -26,6 +27,18 @@ export interface ResolvedPartition {
 }
 
 const keyOf = (topicId: string, partition: number): string => `${topicId}\u0000${partition}`;
+
+/** Whether two snapshots say the same about a partition's role (leader, epoch, state, replicas). */
+function sameRole(a: PartitionInfo__Output, b: PartitionInfo__Output): boolean {
+  return a.leaderEpoch === b.leaderEpoch && a.leader === b.leader && a.state === b.state
+    && a.replicas.length === b.replicas.length && a.replicas.every((id, i) => b.replicas[i] === id);
+}
+
+const sameSettings = (a: TopicSettings, b: TopicSettings): boolean =>
+  a.retentionMs === b.retentionMs && a.retentionBytes === b.retentionBytes && a.maxMessageBytes === b.maxMessageBytes;
+
+/** Yields to the event loop (lets I/O, timers and other requests run between slices of work). */
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const DEFAULT_SETTINGS: TopicSettings = { retentionMs: -1, retentionBytes: -1, maxMessageBytes: TOPIC_MESSAGE_BYTES_DEFAULT };
 
@@ -63,6 +76,10 @@ export interface PartitionRegistryOptions {
  * `RoleChange{ leader_epoch, leader (-1 when OFFLINE), replicas }`; the core decides what it means
  * (lead — only an epoch it promised in this process life —, follow, or stop: a RoleChange whose
  * leader is -1 makes a leader step down and a follower follow nobody until a leader is named).
+ * A partition the snapshot describes as the last one applied to the same replica is skipped, and
+ * applying yields to the event loop every RECONCILE_SLICE_MS, so a snapshot of thousands of
+ * partitions never holds the loop (heartbeats, requests) for long. A partition not yet elected is
+ * not opened here: the coordinator's PrepareEpoch opens it (elections are paced there).
  */
 export class PartitionRegistry {
   private readonly nodeId: number;
@@ -74,6 +91,8 @@ export class PartitionRegistry {
   private readonly opening = new Map<string, Promise<ReplicaDriver>>();
   /** Every topic id seen in a snapshot during this process's life, with the partitions it had here. */
   private readonly seenTopics = new Map<string, { name: string; partitions: Set<number> }>();
+  /** Per hosted partition: the role and settings last applied, and to which replica (a rebuilt one gets them again). */
+  private readonly appliedRoles = new Map<string, { replica: ReplicaDriver; info: PartitionInfo__Output; settings: TopicSettings }>();
   private next: ClusterMetadata__Output | undefined;
   private applying: Promise<void> | undefined;
   private closingError: RunnelError | undefined;
@@ -272,16 +291,25 @@ export class PartitionRegistry {
 
   private async reconcile(snapshot: ClusterMetadata__Output): Promise<void> {
     const present = new Set<string>();
+    let sliceStart = performance.now();
     for (const topic of snapshot.topics) {
       present.add(topic.topicId);
       const seen = this.seenTopics.get(topic.topicId) ?? { name: topic.name, partitions: new Set<number>() };
       this.seenTopics.set(topic.topicId, seen);
       const settings = topicSettings(topic);
       for (const info of topic.partitions) {
+        if (performance.now() - sliceStart >= RECONCILE_SLICE_MS) {
+          await yieldTurn();
+          if (this.closing) return;
+          sliceStart = performance.now();
+        }
         const key = keyOf(topic.topicId, info.partition);
         let replica = this.replicas.get(key);
         if (!info.replicas.includes(this.nodeId) && replica === undefined) continue;
         seen.partitions.add(info.partition);
+        const applied = this.appliedRoles.get(key);
+        if (replica !== undefined && applied?.replica === replica && sameRole(applied.info, info) && sameSettings(applied.settings, settings)) continue;
+        if (replica === undefined && info.leaderEpoch <= 0) continue; // not yet elected: PrepareEpoch opens it
         if (replica === undefined) {
           try {
             replica = await this.ensureReplica(topic.topicId, topic.name, info.partition, settings);
@@ -292,6 +320,7 @@ export class PartitionRegistry {
         }
         if (this.closing) return;
         replica.updateSettings(settings);
+        this.appliedRoles.set(key, { replica, info, settings });
         if (info.leaderEpoch <= 0) continue; // not yet elected
         const who = this.metadata.leaderOf(info);
         replica.roleChange(info.leaderEpoch, who.online ? who.leaderId : -1, info.replicas);
@@ -381,6 +410,7 @@ export class PartitionRegistry {
     for (const partition of partitions) {
       const key = keyOf(topicId, partition);
       const replica = this.replicas.get(key);
+      this.appliedRoles.delete(key);
       if (replica !== undefined) {
         this.replicas.delete(key);
         replica.stop(new RunnelError('UNKNOWN_TOPIC', `topic ${JSON.stringify(name)} was deleted`));

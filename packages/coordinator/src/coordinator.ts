@@ -11,7 +11,8 @@ import { Membership } from './membership.js';
 import { MetadataController } from './metadata-controller.js';
 import { toClusterMetadata } from './metadata-snapshot.js';
 import { loadState } from './metadata-store.js';
-import { MetadataWatchers } from './metadata-watch.js';
+import { MetadataPush } from './metadata-push.js';
+import { acceptEncodedSnapshots, MetadataWatchers } from './metadata-watch.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { openMetaStore } from './meta-store-open.js';
 import type { OpenedMetaStore } from './meta-store-open.js';
@@ -49,17 +50,24 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   let driver: ElectionDriver | undefined;
   let moves: LeadershipMoves | undefined;
   let metricsServer: MetricsServer | undefined;
+  let pusher: MetadataPush | undefined;
   // Metrics only when asked for (--metrics-port).
   const metrics = config.metricsPort === 0 ? undefined : new CoordinatorMetrics();
   try {
     const { state, created } = await loadState(store.meta);
     log.info({ clusterId: state.clusterId, version: state.version, brokers: state.brokers.size, topics: state.topics.size, created }, 'metadata loaded');
-    const watchers = new MetadataWatchers();
+    const definition = acceptEncodedSnapshots(runnelGrpc().runnel.v1.Coordinator.service);
+    const encodeSnapshot = definition['WatchMetadata']!.responseSerialize;
+    const watchers = new MetadataWatchers({ encode: (snapshot) => encodeSnapshot(snapshot) });
     const status = new LeaderStatusTable();
     let elections: ElectionDriver | undefined;
-    const controller = new MetadataController(store.meta, state, log, (next) => {
+    const push = new MetadataPush((next) => {
       status.prune(next);
       watchers.publish(toClusterMetadata(next, status.isr));
+    });
+    pusher = push;
+    const controller = new MetadataController(store.meta, state, log, (next) => {
+      push.changed(next);
       elections?.sync(next);
     });
     const members = new Membership({
@@ -87,7 +95,6 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     leadership.start();
     const topics = new TopicAdmin(controller, { isr: status.isr, nextChange: (ms) => elections.nextChange(ms) });
     const handlers = coordinatorHandlers({ controller, membership: members, topics, watchers, log, elections, moves: leadership, isr: status.isr });
-    const definition = runnelGrpc().runnel.v1.Coordinator.service;
     // A call naming another cluster (CLUSTER_ID_HEADER) is refused, as brokers do: its address may
     // since have been taken by this cluster's coordinator.
     const implementation = guardCluster(definition, handlers, () => controller.state.clusterId, 'coordinator');
@@ -117,6 +124,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
           leadership.close();
           elections.close();
           members.close();
+          push.close();
           watchers.closeAll();
           await running.shutdown(SHUTDOWN_GRACE_MS);
           await controller.drain();
@@ -130,6 +138,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   } catch (err) {
     moves?.close();
     driver?.close();
+    pusher?.close();
     membership?.close();
     if (server !== undefined) await server.shutdown(0);
     await metricsServer?.close();

@@ -1,10 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { normaliseError } from '@runnel/protocol';
 import { LeaderElection } from '@runnel/replication';
 import type { ElectionEvent, ElectionInput, ElectionPersist, TransferOptions } from '@runnel/replication';
 import type { Logger } from 'pino';
 import {
-  ELECTION_PERSIST_RETRY_MS, ELECTION_RETRY_MS, ELECTION_TICK_MS, PREPARE_CALL_TIMEOUT_MS, PREPARE_CALLS_IN_FLIGHT_MAX,
-  PREPARE_RESEND_MS, PREPARE_TIMEOUT_MS,
+  ELECTION_COMPLETIONS_SLICE_MS, ELECTION_PERSIST_RETRY_MS, ELECTION_RETRY_MS, ELECTION_TICK_MS, ELECTIONS_ACTIVE_MAX,
+  PREPARE_CALL_TIMEOUT_MS, PREPARE_CALLS_IN_FLIGHT_MAX, PREPARE_RESEND_MS, PREPARE_TIMEOUT_MS,
 } from './constants.js';
 import type { MetadataCommand } from './metadata-commands.js';
 import type { MetadataController } from './metadata-controller.js';
@@ -54,18 +55,36 @@ export const partitionKey = (topicId: string, partition: number): string => `${t
  * elections in progress.
  *
  * Each Ready is carried out in the core's order: PERSIST (`highestEpoch` -> ReserveEpoch,
- * `assignment` -> ChangeLeader, an `offline` event -> ChangeLeader(-1)) — all writes produced in
- * one turn of the event loop go into one metadata change, and completions are reported only once it
+ * `assignment` -> ChangeLeader, an `offline` event -> ChangeLeader(-1)) — all writes queued while
+ * the previous one is persisted go into one metadata change, and completions are reported only once it
  * is durable —, then SEND (PrepareEpoch over gRPC with a deadline, at most one call per partition
  * and broker in flight; RoleChange is not sent: the metadata push carries it to every broker).
+ *
+ * Bounded work per turn, whatever the partition count (a topic of thousands of partitions, or a
+ * broker leading thousands dying): at most ELECTIONS_ACTIVE_MAX elections are in progress (between
+ * "electing" and "elected" or offline) at once; a partition that would start one beyond that waits
+ * for the live set (an offline one for its retry) until one finishes, oldest first. One metadata
+ * change of election writes is persisted at a time (writes meanwhile go into the next: group
+ * commit), its completions are carried out ELECTION_COMPLETIONS_SLICE_MS at most per turn, and ticks
+ * reach only the partitions with an election in progress or offline.
  */
 export class ElectionDriver {
   readonly #o: ElectionDriverOptions;
   readonly #entries = new Map<string, Entry>();
+  /** The topic records the entries were last synced with (by topic id): an unchanged one is skipped. */
+  readonly #synced = new Map<string, TopicRecord>();
+  /** Entries not in the stable phase (ticked). */
+  readonly #unsettled = new Set<Entry>();
+  /** Entries with an election in progress (persisting its epoch, preparing, persisting its leader). */
+  readonly #electing = new Set<Entry>();
+  /** Entries waiting for the live set because starting their election now would pass ELECTIONS_ACTIVE_MAX (insertion order = admission order). */
+  readonly #waiting = new Set<Entry>();
   readonly #incarnations = new Map<number, string>();
   #live: ReadonlySet<number> = new Set();
   #writes: PendingWrite[] = [];
   #flushScheduled = false;
+  /** A metadata change of election writes is being persisted. */
+  #flushing = false;
   #callsInFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -106,22 +125,38 @@ export class ElectionDriver {
 
     const seen = new Set<string>();
     for (const topic of state.topics.values()) {
+      seen.add(topic.topicId);
+      // Partitions are only ever added with their topic: a known topic needs a pass only when the live set or an incarnation changed.
+      const known = this.#synced.get(topic.topicId);
+      if (known !== undefined && known.partitions.length === topic.partitions.length && !liveChanged && restarted.length === 0) {
+        this.#synced.set(topic.topicId, topic);
+        continue;
+      }
+      this.#synced.set(topic.topicId, topic);
       for (const p of topic.partitions) {
         const key = partitionKey(topic.topicId, p.partition);
-        seen.add(key);
         let entry = this.#entries.get(key);
         if (entry === undefined) {
           entry = this.#create(topic, p);
           this.#entries.set(key, entry);
-          entry.election.setLive(live);
+          this.#giveLive(entry);
         } else if (liveChanged) {
-          entry.election.setLive(live);
+          this.#giveLive(entry);
         }
         for (const id of restarted) if (entry.replicas.includes(id)) entry.election.sessionEnded(id);
         this.#drain(entry);
       }
     }
-    for (const key of [...this.#entries.keys()]) if (!seen.has(key)) this.#entries.delete(key);
+    for (const [topicId, topic] of [...this.#synced]) {
+      if (seen.has(topicId)) continue;
+      this.#synced.delete(topicId);
+      for (const p of topic.partitions) {
+        const key = partitionKey(topicId, p.partition);
+        const entry = this.#entries.get(key);
+        this.#entries.delete(key);
+        if (entry !== undefined) this.#forget(entry);
+      }
+    }
     for (const l of [...this.#stateListeners]) l();
   }
 
@@ -188,6 +223,26 @@ export class ElectionDriver {
     return { key: partitionKey(topic.topicId, p.partition), topic: topic.name, topicId: topic.topicId, partition: p.partition, replicas: p.replicas, election, calling: new Set() };
   }
 
+  /** Hands the entry the live set, unless that would start an election beyond ELECTIONS_ACTIVE_MAX (then it waits). */
+  #giveLive(entry: Entry): void {
+    const e = entry.election;
+    const kind = e.phase.kind;
+    const leaderLive = e.leader !== undefined && this.#live.has(e.leader);
+    const wouldStart = (kind === 'stable' && !leaderLive) || kind === 'offline';
+    if (wouldStart && this.#electing.size >= ELECTIONS_ACTIVE_MAX) {
+      this.#waiting.add(entry);
+      return;
+    }
+    this.#waiting.delete(entry);
+    e.setLive(this.#live);
+  }
+
+  #forget(entry: Entry): void {
+    this.#unsettled.delete(entry);
+    this.#electing.delete(entry);
+    this.#waiting.delete(entry);
+  }
+
   #step(topicId: string, partition: number, msg: ElectionInput): boolean {
     const entry = this.#entries.get(partitionKey(topicId, partition));
     if (entry === undefined || this.#closed) return false;
@@ -199,9 +254,15 @@ export class ElectionDriver {
   #tick(): void {
     if (this.#closed) return;
     // Stable partitions need no ticks: their elections start on live-set changes and declines.
-    for (const entry of this.#entries.values()) {
-      if (entry.election.phase.kind === 'stable') continue;
+    // An offline one is not ticked while the elections are at their bound (its retry waits).
+    for (const entry of [...this.#unsettled]) {
+      if (entry.election.phase.kind === 'offline' && this.#electing.size >= ELECTIONS_ACTIVE_MAX) continue;
       entry.election.tick();
+      this.#drain(entry);
+    }
+    for (const entry of this.#waiting) {
+      if (this.#electing.size >= ELECTIONS_ACTIVE_MAX) break;
+      this.#giveLive(entry);
       this.#drain(entry);
     }
   }
@@ -215,6 +276,16 @@ export class ElectionDriver {
       for (const s of send) if (s.msg.type === 'PrepareEpoch') this.#prepare(entry, s.to, s.msg.epoch);
       for (const ev of events) this.#event(entry, ev);
     }
+    if (this.#entries.get(entry.key) !== entry) return; // deleted meanwhile
+    const kind = e.phase.kind;
+    if (kind === 'stable') {
+      this.#unsettled.delete(entry);
+      this.#electing.delete(entry);
+      return;
+    }
+    this.#unsettled.add(entry);
+    if (kind === 'offline') this.#electing.delete(entry);
+    else this.#electing.add(entry);
   }
 
   #event(entry: Entry, ev: ElectionEvent): void {
@@ -260,17 +331,22 @@ export class ElectionDriver {
 
   #queueWrite(w: PendingWrite): void {
     this.#writes.push(w);
-    if (this.#flushScheduled) return;
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#flushing) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
   }
 
-  /** One metadata change for every election write of this turn; completions only once it is durable. */
+  /** One metadata change for every election write queued since the last one; completions only once it is durable. */
   #flush(): void {
     this.#flushScheduled = false;
     const writes = this.#writes;
     this.#writes = [];
     if (writes.length === 0 || this.#closed) return;
+    this.#flushing = true;
     this.#o.controller
       .transact((tx) => {
         for (const w of writes) {
@@ -280,14 +356,12 @@ export class ElectionDriver {
       })
       .then(
         () => {
-          for (const w of writes) {
-            if ('offline' in w || this.#entries.get(w.entry.key) !== w.entry) continue;
-            if (w.persist.kind === 'highestEpoch') w.entry.election.epochPersisted(w.persist.epoch);
-            else w.entry.election.assignmentPersisted(w.persist.epoch);
-            this.#drain(w.entry);
-          }
+          this.#flushing = false;
+          this.#complete(writes, 0);
+          if (this.#writes.length > 0) this.#scheduleFlush();
         },
         (err: unknown) => {
+          this.#flushing = false;
           if (this.#closed) return;
           this.#o.log.error({ err: normaliseError(err), writes: writes.length }, 'election metadata write failed; retrying');
           setTimeout(() => {
@@ -295,6 +369,21 @@ export class ElectionDriver {
           }, ELECTION_PERSIST_RETRY_MS).unref();
         },
       );
+  }
+
+  /** Reports persisted writes to their elections, for ELECTION_COMPLETIONS_SLICE_MS at most per turn (each may send PrepareEpoch calls). */
+  #complete(writes: readonly PendingWrite[], from: number): void {
+    if (this.#closed) return;
+    const sliceEnd = performance.now() + ELECTION_COMPLETIONS_SLICE_MS;
+    let end = from;
+    while (end < writes.length && (end === from || performance.now() < sliceEnd)) {
+      const w = writes[end++]!;
+      if ('offline' in w || this.#entries.get(w.entry.key) !== w.entry) continue;
+      if (w.persist.kind === 'highestEpoch') w.entry.election.epochPersisted(w.persist.epoch);
+      else w.entry.election.assignmentPersisted(w.persist.epoch);
+      this.#drain(w.entry);
+    }
+    if (end < writes.length) setImmediate(() => this.#complete(writes, end));
   }
 
   #command(w: PendingWrite, state: MetadataState): MetadataCommand | undefined {

@@ -68,8 +68,29 @@ export interface ChangeLeaderCommand {
   readonly epoch: number;
 }
 
-/** Returns the new state, or the very same object when the command changes nothing. */
-export function apply(state: MetadataState, command: MetadataCommand): MetadataState {
+/**
+ * Copies made by one metadata change (a series of `apply` calls whose intermediate states nobody
+ * else keeps): a later command of the same change updates them in place instead of copying the
+ * topic map and the partition list again. Without it, the 10,000 ReserveEpoch / ChangeLeader
+ * commands of one wide topic's first elections would copy its 10,000-entry list 10,000 times.
+ */
+export interface ChangeDraft {
+  /** The topic map this change made (the newest state's, when no other command replaced it). */
+  topics: Map<string, TopicRecord> | undefined;
+  /** Per topic name: the partition list this change made (in place while the topic record holds it). */
+  readonly partitions: Map<string, PartitionRecord[]>;
+}
+
+export function newChangeDraft(): ChangeDraft {
+  return { topics: undefined, partitions: new Map() };
+}
+
+/**
+ * Returns the new state, or the very same object when the command changes nothing. With a
+ * `draft`, states passed in must come from earlier calls with the same draft (or be the state the
+ * change started from): they may be updated in place.
+ */
+export function apply(state: MetadataState, command: MetadataCommand, draft?: ChangeDraft): MetadataState {
   switch (command.type) {
     case 'RegisterBroker':
       return registerBroker(state, command);
@@ -80,15 +101,16 @@ export function apply(state: MetadataState, command: MetadataCommand): MetadataS
     case 'DeleteTopic':
       return deleteTopic(state, command);
     case 'ReserveEpoch':
-      return reserveEpoch(state, command);
+      return reserveEpoch(state, command, draft);
     case 'ChangeLeader':
-      return changeLeader(state, command);
+      return changeLeader(state, command, draft);
   }
 }
 
 /** Applies commands in order. */
 export function applyAll(state: MetadataState, commands: readonly MetadataCommand[]): MetadataState {
-  return commands.reduce(apply, state);
+  const draft = newChangeDraft();
+  return commands.reduce((s, c) => apply(s, c, draft), state);
 }
 
 function withBroker(state: MetadataState, broker: BrokerRecord): MetadataState {
@@ -131,7 +153,18 @@ function deleteTopic(state: MetadataState, c: DeleteTopicCommand): MetadataState
   return { ...state, version: state.version + 1, topics };
 }
 
-function withPartition(state: MetadataState, topic: TopicRecord, next: PartitionRecord): MetadataState {
+function withPartition(state: MetadataState, topic: TopicRecord, next: PartitionRecord, draft: ChangeDraft | undefined): MetadataState {
+  if (draft !== undefined) {
+    if (draft.topics !== state.topics) draft.topics = new Map(state.topics);
+    let partitions = draft.partitions.get(topic.name);
+    if (partitions === undefined || partitions !== topic.partitions) {
+      partitions = topic.partitions.slice();
+      draft.partitions.set(topic.name, partitions);
+      draft.topics.set(topic.name, { ...topic, partitions });
+    }
+    partitions[next.partition] = next;
+    return { ...state, version: state.version + 1, topics: draft.topics };
+  }
   const partitions = topic.partitions.slice();
   partitions[next.partition] = next;
   const topics = new Map(state.topics);
@@ -139,15 +172,15 @@ function withPartition(state: MetadataState, topic: TopicRecord, next: Partition
   return { ...state, version: state.version + 1, topics };
 }
 
-function reserveEpoch(state: MetadataState, c: ReserveEpochCommand): MetadataState {
+function reserveEpoch(state: MetadataState, c: ReserveEpochCommand, draft: ChangeDraft | undefined): MetadataState {
   const topic = state.topics.get(c.topic);
   if (topic === undefined || topic.topicId !== c.topicId) return state;
   const old = topic.partitions[c.partition];
   if (old === undefined || c.epoch <= old.highestEpoch) return state;
-  return withPartition(state, topic, { ...old, highestEpoch: c.epoch });
+  return withPartition(state, topic, { ...old, highestEpoch: c.epoch }, draft);
 }
 
-function changeLeader(state: MetadataState, c: ChangeLeaderCommand): MetadataState {
+function changeLeader(state: MetadataState, c: ChangeLeaderCommand, draft: ChangeDraft | undefined): MetadataState {
   const topic = state.topics.get(c.topic);
   if (topic === undefined || topic.topicId !== c.topicId) return state;
   const old = topic.partitions[c.partition];
@@ -163,5 +196,5 @@ function changeLeader(state: MetadataState, c: ChangeLeaderCommand): MetadataSta
     highestEpoch: Math.max(old.highestEpoch, c.epoch),
     status: c.leader === -1 ? 'offline' : 'online',
   };
-  return withPartition(state, topic, next);
+  return withPartition(state, topic, next, draft);
 }

@@ -1,7 +1,7 @@
 import { RunnelError } from '@runnel/protocol';
 import type { Logger } from 'pino';
 import { PENDING_CHANGES_MAX } from './constants.js';
-import { apply } from './metadata-commands.js';
+import { apply, newChangeDraft } from './metadata-commands.js';
 import type { MetadataCommand } from './metadata-commands.js';
 import type { MetaKv } from './meta-kv.js';
 import type { MetadataState } from './metadata-state.js';
@@ -68,12 +68,14 @@ export class MetadataController {
     const start = this.current;
     let state = start;
     const applied: MetadataCommand[] = [];
+    // Intermediate states are seen only by `change`: one draft lets its commands share copies.
+    const draft = newChangeDraft();
     const tx: MetadataTransaction = {
       get state() {
         return state;
       },
       apply(command) {
-        const next = apply(state, command);
+        const next = apply(state, command, draft);
         if (next !== state) applied.push(command);
         state = next;
         return state;

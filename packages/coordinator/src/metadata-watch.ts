@@ -1,10 +1,12 @@
+import type * as grpc from '@grpc/grpc-js';
 import { RunnelError } from '@runnel/protocol';
 import type { ClusterMetadata } from '@runnel/protocol';
 import { WATCHERS_MAX } from './constants.js';
 
 /** The part of a grpc-js server stream a watcher uses (a ServerWritableStream fits). */
 export interface WatchStream {
-  write(message: ClusterMetadata): boolean;
+  /** A Buffer is a snapshot already encoded (see acceptEncodedSnapshots). */
+  write(message: ClusterMetadata | Buffer): boolean;
   end(): void;
   on(event: 'drain' | 'cancelled' | 'close' | 'finish', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -15,7 +17,20 @@ interface Watcher {
   /** write() returned false: wait for 'drain' before writing again. */
   blocked: boolean;
   /** Newest snapshot not yet written (only while blocked). Replaced, never queued. */
-  pending: ClusterMetadata | undefined;
+  pending: ClusterMetadata | Buffer | undefined;
+}
+
+/**
+ * The Coordinator service definition with WatchMetadata's encoder passing Buffers through, so a
+ * snapshot published to every watcher is encoded once (a 10,000-partition snapshot takes ~30 ms to
+ * encode: once per watcher, that would hold the event loop for as many times as there are brokers).
+ */
+export function acceptEncodedSnapshots<D extends grpc.ServiceDefinition>(definition: D): D {
+  const watch = definition['WatchMetadata'];
+  if (watch === undefined) return definition;
+  const encode = watch.responseSerialize;
+  const passThrough = (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : encode(value));
+  return { ...definition, WatchMetadata: { ...watch, responseSerialize: passThrough } };
 }
 
 /**
@@ -26,6 +41,12 @@ interface Watcher {
  */
 export class MetadataWatchers {
   private readonly watchers = new Set<Watcher>();
+  /** Encodes a published snapshot once for every watcher (streams must accept Buffers); absent: each stream encodes it. */
+  private readonly encode: ((snapshot: ClusterMetadata) => Buffer) | undefined;
+
+  constructor(options: { readonly encode?: (snapshot: ClusterMetadata) => Buffer } = {}) {
+    this.encode = options.encode;
+  }
 
   get size(): number {
     return this.watchers.size;
@@ -56,9 +77,11 @@ export class MetadataWatchers {
 
   /** Sends `snapshot` to every watcher (or keeps it as the one pending snapshot of a blocked one). */
   publish(snapshot: ClusterMetadata): void {
+    if (this.watchers.size === 0) return;
+    const payload = this.encode?.(snapshot) ?? snapshot;
     for (const w of this.watchers) {
-      if (w.blocked) w.pending = snapshot;
-      else this.send(w, snapshot);
+      if (w.blocked) w.pending = payload;
+      else this.send(w, payload);
     }
   }
 
@@ -75,7 +98,7 @@ export class MetadataWatchers {
     }
   }
 
-  private send(w: Watcher, snapshot: ClusterMetadata): void {
+  private send(w: Watcher, snapshot: ClusterMetadata | Buffer): void {
     if (!w.stream.write(snapshot)) w.blocked = true;
   }
 }

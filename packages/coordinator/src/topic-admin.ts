@@ -7,7 +7,7 @@ import {
 import type { TopicInfo } from '@runnel/protocol';
 import { assignReplicas, brokerLoad } from './assignment.js';
 import {
-  CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT, TOPIC_CREATE_LEADERS_WAIT_MS,
+  BROKER_REPLICAS_MAX, CLUSTER_PARTITIONS_MAX, FIRST_LEADER_EPOCH, REPLICATION_FACTOR_DEFAULT, TOPIC_CREATE_LEADERS_WAIT_MS,
   TOPIC_RETENTION_BYTES_DEFAULT, TOPIC_RETENTION_MS_DEFAULT, TOPICS_MAX,
 } from './constants.js';
 import type { CreateTopicCommand, DeleteTopicCommand } from './metadata-commands.js';
@@ -81,10 +81,11 @@ export function resolveReplicationFactor(requested: number, liveBrokers: number)
 
 /**
  * Validates a CreateTopic against the state and builds the command (pure but for `newTopicId`).
- * Checks, in order: name, already exists, partitions, replication factor, config, cluster limits,
- * live brokers (at least the replication factor). Replicas and leaders are spread over the live
- * brokers (assignment.ts); each partition starts without a leader (epoch 0) and gets its first one
- * through a normal election — a broker only leads an epoch it promised.
+ * Checks, in order: name, already exists, partitions, replication factor, config, cluster limits
+ * (topics, partitions in all), live brokers (at least the replication factor), replicas per broker
+ * (BROKER_REPLICAS_MAX, over the live brokers the assignment uses). Replicas and leaders are
+ * spread over the live brokers (assignment.ts); each partition starts without a leader (epoch 0)
+ * and gets its first one through a normal election — a broker only leads an epoch it promised.
  */
 export function planCreateTopic(state: MetadataState, input: CreateTopicInput, newTopicId: () => string = randomUUID): CreateTopicCommand {
   const problem = topicNameProblem(input.name, input.internal === true);
@@ -100,17 +101,31 @@ export function planCreateTopic(state: MetadataState, input: CreateTopicInput, n
   let total = 0;
   for (const t of state.topics.values()) total += t.partitions.length;
   if (total + input.partitions > CLUSTER_PARTITIONS_MAX) {
-    throw new RunnelError('INVALID_REQUEST', `the cluster would hold more than ${CLUSTER_PARTITIONS_MAX} partitions (it holds ${total})`);
+    throw new RunnelError('INVALID_PARTITIONS', `partition count ${input.partitions} is too many for the cluster: it holds ${total} partitions and may hold at most ${CLUSTER_PARTITIONS_MAX} in all; use at most ${CLUSTER_PARTITIONS_MAX - total}`);
   }
   if (live.length < replicationFactor) {
     throw new RunnelError('NOT_ENOUGH_BROKERS', `replication factor ${replicationFactor} needs ${replicationFactor} live broker(s); ${live.length} alive`);
+  }
+  const load = brokerLoad(state);
+  // Replicas spread evenly: even the emptiest brokers cannot take this many (checked before the assignment is computed).
+  let room = 0;
+  for (const b of live) room += Math.max(0, BROKER_REPLICAS_MAX - (load.replicaCounts.get(b.id) ?? 0));
+  if (input.partitions * replicationFactor > room) {
+    throw new RunnelError('INVALID_PARTITIONS', `partition count ${input.partitions} at replication factor ${replicationFactor} is too many: the ${live.length} live broker(s) have room for ${room} more replicas (at most ${BROKER_REPLICAS_MAX} per broker); add brokers, or lower the partitions or the replication factor`);
   }
   const replicaLists = assignReplicas({
     partitions: input.partitions,
     replicationFactor,
     brokers: live.map((b) => ({ id: b.id, rack: b.rack })),
-    load: brokerLoad(state),
+    load,
   });
+  const placed = new Map(load.replicaCounts);
+  for (const list of replicaLists) for (const id of list) placed.set(id, (placed.get(id) ?? 0) + 1);
+  for (const [id, count] of placed) {
+    if (count > BROKER_REPLICAS_MAX && count > (load.replicaCounts.get(id) ?? 0)) {
+      throw new RunnelError('INVALID_PARTITIONS', `partition count ${input.partitions} at replication factor ${replicationFactor} is too many: broker ${id} would host ${count} replicas, more than ${BROKER_REPLICAS_MAX}; add brokers, or lower the partitions or the replication factor`);
+    }
+  }
   const topic: TopicRecord = {
     name: input.name,
     topicId: newTopicId(),

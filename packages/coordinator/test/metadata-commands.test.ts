@@ -90,3 +90,24 @@ describe('apply', () => {
     expect(() => apply(base(), { type: 'ChangeLeader', topic: 't', topicId: 't-id', partition: 0, leader: 2, epoch: 5 })).toThrow(/not a replica/);
   });
 });
+
+describe('applyAll of many partition commands', () => {
+  it('gives the same state as applying them one by one, and leaves the state it started from untouched', () => {
+    const start = apply(emptyState('c'), { type: 'CreateTopic', topic: topic('t', [1, 1, 1, 1]) });
+    const before = JSON.stringify([...start.topics.values()]);
+    const commands: MetadataCommand[] = [
+      { type: 'ReserveEpoch', topic: 't', topicId: 't-id', partition: 0, epoch: 5 },
+      { type: 'ChangeLeader', topic: 't', topicId: 't-id', partition: 0, leader: 1, epoch: 5 },
+      { type: 'ChangeLeader', topic: 't', topicId: 't-id', partition: 0, leader: -1, epoch: 5 },
+      { type: 'ReserveEpoch', topic: 't', topicId: 't-id', partition: 3, epoch: 2 },
+      { type: 'DeleteTopic', name: 't', topicId: 't-id' },
+      { type: 'CreateTopic', topic: topic('t', [1, 1], 'other-id') },
+      { type: 'ChangeLeader', topic: 't', topicId: 'other-id', partition: 1, leader: 1, epoch: 7 },
+    ];
+    const oneByOne = commands.reduce((s, c) => apply(s, c), start);
+    const batched = applyAll(start, commands);
+    expect([...batched.topics.values()]).toEqual([...oneByOne.topics.values()]);
+    expect(batched.version).toBe(oneByOne.version);
+    expect(JSON.stringify([...start.topics.values()])).toBe(before);
+  });
+});

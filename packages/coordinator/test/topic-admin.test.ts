@@ -1,7 +1,7 @@
 import { PARTITIONS_MAX, TOPIC_MESSAGE_BYTES_DEFAULT, TOPIC_MESSAGE_BYTES_MAX } from '@runnel/protocol';
 import type { RunnelError } from '@runnel/protocol';
 import { describe, expect, it } from 'vitest';
-import { applyAll, emptyState, planCreateTopic, TOPIC_RETENTION_MS_DEFAULT } from '../src/index.js';
+import { applyAll, BROKER_REPLICAS_MAX, CLUSTER_PARTITIONS_MAX, emptyState, planCreateTopic, TOPIC_RETENTION_MS_DEFAULT } from '../src/index.js';
 import type { CreateTopicInput, MetadataState } from '../src/index.js';
 
 function state(liveBrokers: number): MetadataState {
@@ -62,5 +62,23 @@ describe('planCreateTopic', () => {
   it('accepts the edge values of the config', () => {
     const c = planCreateTopic(s, { ...ok, config: { retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX } });
     expect(c.topic.settings).toEqual({ retentionMs: -1, retentionBytes: 1, maxMessageBytes: TOPIC_MESSAGE_BYTES_MAX, cleanupPolicy: 'delete', uncleanLeaderElection: false });
+  });
+
+  it('refuses more replicas than the live brokers have room for (BROKER_REPLICAS_MAX each), counting existing topics', () => {
+    const s = state(3);
+    expect(code(s, { name: 'w', partitions: BROKER_REPLICAS_MAX, replicationFactor: 3 })).toBe('OK');
+    expect(code(s, { name: 'w', partitions: BROKER_REPLICAS_MAX + 1, replicationFactor: 3 })).toBe('INVALID_PARTITIONS');
+    expect(code(s, { name: 'w', partitions: 3 * BROKER_REPLICAS_MAX, replicationFactor: 1 })).toBe('OK');
+    const half = applyAll(s, [planCreateTopic(s, { name: 'a', partitions: BROKER_REPLICAS_MAX / 2, replicationFactor: 3 })]);
+    expect(code(half, { name: 'b', partitions: BROKER_REPLICAS_MAX / 2, replicationFactor: 3 })).toBe('OK');
+    expect(code(half, { name: 'b', partitions: BROKER_REPLICAS_MAX / 2 + 1, replicationFactor: 3 })).toBe('INVALID_PARTITIONS');
+    expect(() => planCreateTopic(half, { name: 'b', partitions: BROKER_REPLICAS_MAX, replicationFactor: 3 })).toThrow(String(BROKER_REPLICAS_MAX));
+  });
+
+  it('refuses more partitions than the cluster may hold in all (CLUSTER_PARTITIONS_MAX)', () => {
+    const s = state(Math.ceil((CLUSTER_PARTITIONS_MAX + 1) / BROKER_REPLICAS_MAX) + 1);
+    const full = applyAll(s, [planCreateTopic(s, { name: 'a', partitions: CLUSTER_PARTITIONS_MAX - 1, replicationFactor: 1 })]);
+    expect(code(full, { name: 'b', partitions: 1, replicationFactor: 1 })).toBe('OK');
+    expect(code(full, { name: 'b', partitions: 2, replicationFactor: 1 })).toBe('INVALID_PARTITIONS');
   });
 });
