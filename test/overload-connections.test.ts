@@ -6,7 +6,6 @@
 // produce / fetch traffic keeps its latency meanwhile, and that closing everything frees the slots
 // (another 1,000 open) without the RSS growing again. RUNNEL_OVERLOAD_SECONDS (default 60) is how
 // long the streams stay open under that traffic; the file runs with RUNNEL_OVERLOAD=1 (vitest.config.ts).
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRPC_CHANNEL_OPTIONS, runnelGrpc } from '@runnel/protocol';
@@ -15,6 +14,7 @@ import { startCluster, waitFor } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
 import { noForwarding, rawCoordinator, toFailure, unary } from './grpc-raw.js';
 import type { CallFailure } from './grpc-raw.js';
+import { residentBytes as rssBytes } from './support/broker-metrics.js';
 
 const STREAMS = 1_000;
 const CONNECTIONS = 10;
@@ -29,14 +29,6 @@ const CONNECTIONS_MANY = 500;
 const LATENCY_MS_MAX = 1_000;
 
 type Stream = grpc.ClientDuplexStream<unknown, unknown>;
-
-/** Resident set of a process, in bytes (Linux /proc). */
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(kb) * 1024;
-}
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 

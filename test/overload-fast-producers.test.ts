@@ -8,13 +8,13 @@
 // said. The producers wait (send() blocks on a full buffer, throttled batches wait the hint) and
 // report it in producer.stats(). Prints one summary line with the figures.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnelClient } from '@runnel/client';
 import type { Producer } from '@runnel/client';
 import { startCluster } from '@runnel/testkit';
 import type { Cluster } from '@runnel/testkit';
+import { brokerMetricsEnv, residentBytes as rssBytes, scrape } from './support/broker-metrics.js';
 
 const SECONDS = Number(process.env.RUNNEL_OVERLOAD_SECONDS ?? 60);
 const TOPIC = 'overload-fast';
@@ -53,31 +53,11 @@ const CLOSE_DEADLINE_MS = 20_000;
 const READ_DEADLINE_MS = 90_000;
 const SAMPLE_INTERVAL_MS = 500;
 
-/** Free loopback ports, all held open together so none is handed out twice, then released. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-/** VmRSS of a process in bytes. */
-function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (m === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
 /** nodejs_eventloop_lag_p99_seconds of a broker (prom-client resets the histogram per scrape: the p99 since the last one). */
 async function eventLoopP99Seconds(metricsPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  const m = /^nodejs_eventloop_lag_p99_seconds (\S+)$/m.exec(await res.text());
-  if (m === null) throw new Error('no nodejs_eventloop_lag_p99_seconds');
-  return Number(m[1]);
+  const sample = (await scrape(metricsPort)).find((m) => m.name === 'nodejs_eventloop_lag_p99_seconds');
+  if (sample === undefined) throw new Error('no nodejs_eventloop_lag_p99_seconds');
+  return sample.value;
 }
 
 /** `promise`, or a rejection naming `what` (and `detail()`) after `ms`. */
@@ -113,23 +93,16 @@ describe('producers faster than the brokers: backpressure, bounded memory, nothi
   const loadClients: RunnelClient[] = [];
 
   beforeAll(async () => {
-    metricsPorts = await freePorts(3);
     dir = fs.mkdtempSync(path.join('/tmp', 'runnel-overload-producers-'));
-    // The testkit gives every process the same environment: a preload gives each broker its own
-    // metrics port from its --id (the coordinator has none and gets no endpoint).
-    const preload = path.join(dir, 'metrics-port.cjs');
-    fs.writeFileSync(preload, [
-      "const i = process.argv.indexOf('--id');",
-      'const ports = JSON.parse(process.env.RUNNEL_TEST_METRICS_PORTS);',
-      'if (i > 0) process.env.RUNNEL_METRICS_PORT = String(ports[Number(process.argv[i + 1]) - 1]);',
-      '',
-    ].join('\n'));
+    // Each broker gets its own metrics port (test/support/broker-metrics.ts).
+    const metrics = await brokerMetricsEnv(process.env, 3);
+    metricsPorts = [1, 2, 3].map((id) => metrics.ports.get(id)!);
     cluster = await startCluster({
       brokers: 3,
       fsync: 'always',
       logLevel: 'warn',
       dataDir: path.join(dir, 'cluster'),
-      env: { ...process.env, NODE_OPTIONS: `--require ${preload}`, RUNNEL_TEST_METRICS_PORTS: JSON.stringify(metricsPorts) },
+      env: metrics.env,
     });
     client = new RunnelClient({ bootstrap: cluster.bootstrap });
     await client.admin.createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
@@ -165,7 +138,7 @@ describe('producers faster than the brokers: backpressure, bounded memory, nothi
       const lags = await Promise.all(metricsPorts.map((p) => eventLoopP99Seconds(p)));
       lags.forEach((l, b) => { idleLag[b] = Math.max(idleLag[b]!, l); });
     }
-    const idleRss = pids().map(rssBytes);
+    const idleRss = await Promise.all(pids().map(rssBytes));
     const epochsBefore = await epochs();
 
     // The load.
@@ -199,7 +172,7 @@ describe('producers faster than the brokers: backpressure, bounded memory, nothi
       let tick = 0;
       while (sampling) {
         await new Promise((r) => setTimeout(r, SAMPLE_INTERVAL_MS));
-        pids().map(rssBytes).forEach((r, b) => { maxRss[b] = Math.max(maxRss[b]!, r); });
+        (await Promise.all(pids().map(rssBytes))).forEach((r, b) => { maxRss[b] = Math.max(maxRss[b]!, r); });
         if (++tick % 2 === 0) {
           const lags = await Promise.all(metricsPorts.map((port) => eventLoopP99Seconds(port)));
           lags.forEach((l, b) => { maxLag[b] = Math.max(maxLag[b]!, l); });

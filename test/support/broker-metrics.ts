@@ -76,6 +76,13 @@ export function sum(samples: readonly Sample[], name: string, labels: Readonly<R
  * process_resident_memory_bytes reports it) and its anonymous part (RssAnon: heap and buffers, not
  * the mapped files the page cache backs), or undefined when it cannot be read.
  */
+/** VmRSS of a running process in bytes; throws when it cannot be read. */
+export async function residentBytes(pid: number): Promise<number> {
+  const r = await rssBytes(pid);
+  if (r === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  return r.rss;
+}
+
 export async function rssBytes(pid: number): Promise<{ rss: number; anon: number } | undefined> {
   const { readFile } = await import('node:fs/promises');
   try {
