@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnelClient } from '@runnel/client';
 import { locateMain, waitFor } from '@runnel/testkit';
+import { parseMetrics, sum, type Sample } from './support/broker-metrics.js';
 
 const TOPIC = 'metered';
 const GROUP = 'metered-readers';
@@ -20,31 +21,6 @@ const PARTITIONS = 2;
 const FIRST_LOAD = 600;
 const SECOND_LOAD = 150;
 const READY_TIMEOUT_MS = 20_000;
-
-interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-/** Prometheus text format -> samples (enough of it for these metrics: no escapes in label values). */
-function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** Sum of the samples named `name` whose labels include `labels`. */
-function sum(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
-}
 
 function has(samples: readonly Sample[], name: string): boolean {
   return samples.some((s) => s.name === name);
