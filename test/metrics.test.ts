@@ -7,13 +7,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnelClient } from '@runnel/client';
 import { locateMain, waitFor } from '@runnel/testkit';
-import { parseMetrics, sum, type Sample } from './support/broker-metrics.js';
+import { freePorts, parseMetrics, sum, type Sample } from './support/broker-metrics.js';
 
 const TOPIC = 'metered';
 const GROUP = 'metered-readers';
@@ -36,18 +35,6 @@ async function scrape(port: number): Promise<Sample[]> {
   expect(res.status).toBe(200);
   expect(res.type).toContain('text/plain');
   return parseMetrics(res.body);
-}
-
-/** Free loopback ports, all held open together so none is handed out twice, then released. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
 }
 
 interface Node {

@@ -14,7 +14,7 @@ if (id !== undefined && ports[id] !== undefined) process.env.RUNNEL_METRICS_PORT
 `;
 
 /** Free loopback ports, all held open together so none is handed out twice, then released. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
